@@ -1,0 +1,1 @@
+"""Face preprocessing: landmarks (mediapipe), similarity alignment, equalisation."""

@@ -1,0 +1,1 @@
+"""Zarr stores: the only package that imports zarr."""

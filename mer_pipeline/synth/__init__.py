@@ -1,0 +1,1 @@
+"""The embedded synthetic dataset: CASME II layout, known classes, timings and displacements."""
