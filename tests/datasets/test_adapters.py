@@ -1,0 +1,114 @@
+"""Each adapter on a fixture tree in its dataset's distributed layout, with the known quirks."""
+
+import pytest
+from layouts import casme2_tree, samm_tree, smic_tree
+
+from mer_pipeline.config import dataset_params, label_table
+from mer_pipeline.datasets import ADAPTERS
+from mer_pipeline.datasets.index import build_index, read_index, write_index, index_meta
+from mer_pipeline.errors import UserError
+from mer_pipeline.problems import ProblemLog, read_problems
+
+
+def run(repo_params, name, root):
+    dparams = dataset_params(repo_params, name).__class__(**{**dataset_params(repo_params, name).__dict__,
+                                                             "root": str(root)})
+    labels = label_table(repo_params, dparams.labels)
+    log = ProblemLog(name)
+    records = build_index(name, ADAPTERS.get(dparams.adapter), dparams, labels, log)
+    return {r.clip_id: r for r in records}, log, dparams, labels
+
+
+def check_outcomes(records, log, expect):
+    problems = {}
+    for p in log.items:
+        problems.setdefault(p.where, []).append(p)
+    for clip_id, outcome in expect.items():
+        if outcome == "excluded":
+            assert clip_id not in records, clip_id
+            assert [p.action for p in problems[clip_id]] == ["excluded"], clip_id
+        else:
+            assert clip_id in records, (clip_id, problems.get(clip_id))
+            repaired = [p.action for p in problems.get(clip_id, [])]
+            assert repaired == (["repaired"] if outcome == "apex-middle" else []), clip_id
+            rec = records[clip_id]
+            assert rec.apex_source == ("annotated" if outcome == "ok" else "middle")  # "middle": SMIC by design
+            assert rec.onset <= rec.apex <= rec.offset
+    assert set(records) == {c for c, o in expect.items() if o != "excluded"}
+
+
+def test_casme2(tmp_path, repo_params):
+    expect = casme2_tree(tmp_path)
+    records, log, dparams, labels = run(repo_params, "casme2", tmp_path)
+    check_outcomes(records, log, expect)
+    rec = records["sub01/EP02_01f"]
+    assert rec.frame_numbers == tuple(range(1, 20))
+    assert rec.frames[8:10] == ("CASME2-RAW/sub01/EP02_01f/img9.jpg", "CASME2-RAW/sub01/EP02_01f/img10.jpg")
+    assert rec.key_frame_files() == tuple(f"CASME2-RAW/sub01/EP02_01f/img{n}.jpg" for n in range(8, 15))
+    assert (rec.onset, rec.apex, rec.offset, rec.n_frames) == (8, 11, 14, 7)
+    assert (rec.label3, rec.label3_name, rec.label5_name, rec.fps) == (1, "positive", "happiness", 200)
+    assert records["sub01/EP03_02"].apex == 5  # '/' -> middle of 3..7
+    assert records["sub02/EP09f"].apex == 100 and records["sub02/EP09f"].emotion == "surprise"
+    assert (records["sub05/EP10_02"].onset, records["sub05/EP10_02"].apex) == (1, 3)
+    reasons = {p.where: p.problem for p in log.items}
+    assert "onset 9 after offset 5" in reasons["sub02/EP06_02_01"]
+    assert "clip folder missing" in reasons["sub03/EP01_01"]
+    assert "frames missing" in reasons["sub03/EP04_04"] and ": 4" in reasons["sub03/EP04_04"]
+    assert "img3.jpg unreadable" in reasons["sub04/EP05_03f"]
+    assert "unknown emotion 'contempt'" in reasons["sub04/EP07_01"]
+    assert "not ascending" in reasons["sub05/EP08_01"]
+    assert reasons["sub05/EP99_99"] == "clip folder has no row in the annotation sheet"
+    # Round trip through the files the next stage reads.
+    write_index(tmp_path / "out", list(records.values()), log, index_meta("casme2", dparams, labels))
+    again, meta = read_index(tmp_path / "out")
+    assert {r.clip_id: r for r in again} == records
+    assert meta["clips"] == len(records) and len(read_problems(tmp_path / "out" / "problems.csv")) == len(log)
+
+
+def test_casme2_nested_unzip_and_cropped_names(tmp_path, repo_params):
+    from layouts import write_frames, write_xlsx, CASME2_HEADER
+
+    write_frames(tmp_path / "Cropped" / "Cropped" / "sub01" / "EP02_01f", [f"reg_img{n}.jpg" for n in range(46, 52)])
+    write_xlsx(tmp_path / "CASME2-coding-20190701.xlsx",
+               [CASME2_HEADER, [1, "ep02_01F", None, 46, 48, 51, None, "12", "happiness"]])
+    records, log, *_ = run(repo_params, "casme2", tmp_path)
+    assert list(records) == ["sub01/ep02_01F"]
+    assert records["sub01/ep02_01F"].frames[0] == "Cropped/Cropped/sub01/EP02_01f/reg_img46.jpg"
+    assert [p.action for p in log.items] == ["repaired"]  # matched ignoring case
+
+
+def test_samm(tmp_path, repo_params):
+    expect = samm_tree(tmp_path)
+    records, log, *_ = run(repo_params, "samm", tmp_path)
+    check_outcomes(records, log, expect)
+    rec = records["006/006_1_2"]
+    assert rec.subject == "006" and rec.frames[0] == "SAMM/006/006_1_2/006_05560.jpg"
+    assert (rec.label3_name, rec.label5_name) == ("negative", "anger")
+    assert records["006/006_1_3"].apex == 105
+    reasons = {p.where: p.problem for p in log.items}
+    assert "frames missing" in reasons["007/007_3_1"] and "14, 15" in reasons["007/007_3_1"]
+    assert "unknown emotion 'Joy'" in reasons["011/011_2_1"]
+
+
+def test_smic_hs(tmp_path, repo_params):
+    expect = smic_tree(tmp_path)
+    records, log, *_ = run(repo_params, "smic-hs", tmp_path)
+    check_outcomes(records, log, expect)
+    rec = records["s01/s1_ne_01"]
+    assert (rec.onset, rec.apex, rec.offset, rec.apex_source) == (46433, 46437, 46441, "middle")
+    assert (rec.subject, rec.label3, rec.fps, rec.label5) == ("s01", 0, 100, -1)
+    assert records["s01/s1_po_02"].frame_numbers == tuple(range(99998, 100004))
+    assert not any("non_micro" in r.frames[0] for r in records.values())
+
+
+@pytest.mark.parametrize("name", ["casme2", "samm", "smic-hs"])
+def test_missing_root_is_one_line_error(tmp_path, repo_params, name):
+    with pytest.raises(UserError, match=f"{tmp_path / 'nope'}: dataset root not found"):
+        run(repo_params, name, tmp_path / "nope")
+
+
+@pytest.mark.parametrize("name,expected", [("casme2", "CASME2-coding"), ("samm", "SAMM_Micro_FACS_Codes_v2")])
+def test_missing_sheet_names_what_was_expected(tmp_path, repo_params, name, expected):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match=f"no annotation sheet found .*{expected}"):
+        run(repo_params, name, tmp_path / "empty")

@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+
+from mer_pipeline.errors import UserError
+from mer_pipeline.store import clips as store
+
+
+def test_round_trip_and_one_file_per_array(tmp_path):
+    root = store.open_store(tmp_path / "s.zarr", {"params_hash": "abc", "kind": "faces"})
+    frames = np.random.default_rng(0).integers(0, 255, (5, 8, 8, 3), dtype=np.uint8)
+    store.write_entry(root, "sub01/EP01", {"frames": frames}, {"apex": 3, "transform": [[1, 0, 0], [0, 1, 0]]})
+    arrays, attrs = store.read_entry(store.open_existing(tmp_path / "s.zarr"), "sub01/EP01")
+    np.testing.assert_array_equal(arrays["frames"], frames)
+    assert attrs["apex"] == 3 and attrs["complete"] is True
+    chunk_files = [p for p in (tmp_path / "s.zarr/clips/sub01/EP01/frames").rglob("*") if p.is_file()
+                   and p.name != "zarr.json"]
+    assert len(chunk_files) == 1  # one shard per clip keeps DVC hashing fast
+    assert list(store.complete_entries(root)) == ["sub01/EP01"]
+
+
+def test_incomplete_entry_is_not_present(tmp_path, monkeypatch):
+    root = store.open_store(tmp_path / "s.zarr", {"params_hash": "abc"})
+    good = np.zeros((2, 4, 4, 3), np.uint8)
+    store.write_entry(root, "sub01/A", {"frames": good}, {})
+
+    class Crash(Exception):
+        pass
+
+    def crash(*args, **kwargs):
+        raise Crash
+
+    group_cls = type(root)
+    real = group_cls.create_array
+    monkeypatch.setattr(group_cls, "create_array", crash)
+    with pytest.raises(Crash):
+        store.write_entry(root, "sub01/B", {"frames": good}, {"apex": 1})
+    with pytest.raises(Crash):  # rewriting a complete entry first withdraws it
+        store.write_entry(root, "sub01/A", {"frames": good}, {})
+    monkeypatch.setattr(group_cls, "create_array", real)
+    reopened = store.open_existing(tmp_path / "s.zarr")
+    assert store.entry_attrs(reopened, "sub01/B") is None
+    assert store.entry_attrs(reopened, "sub01/A") is None
+    assert list(store.complete_entries(reopened)) == []
+    with pytest.raises(KeyError):
+        store.read_entry(reopened, "sub01/B")
+
+
+def test_store_with_other_params_is_not_reused(tmp_path):
+    store.open_store(tmp_path / "s.zarr", {"params_hash": "abc"})
+    with pytest.raises(UserError, match="built with other params"):
+        store.open_store(tmp_path / "s.zarr", {"params_hash": "def"})
+    (tmp_path / "junk.zarr").mkdir()
+    (tmp_path / "junk.zarr" / "zarr.json").write_text("{not json")
+    with pytest.raises(UserError, match="junk.zarr: exists but is not a readable Zarr store"):
+        store.open_store(tmp_path / "junk.zarr", {"params_hash": "abc"})

@@ -1,0 +1,61 @@
+import cv2
+import numpy as np
+import pytest
+
+from mer_pipeline.config import SynthParams
+from mer_pipeline.errors import UserError
+from mer_pipeline.synth.generate import generate, read_ground_truth
+from mer_pipeline.synth.render import intensity_profile
+
+SMALL = {"subjects": 1, "clips_per_class": 1, "frames": 10, "image_size": 160}
+
+
+def test_deterministic_from_seed(tmp_path):
+    a = generate(SynthParams(**SMALL, seed=1), tmp_path / "a")
+    b = generate(SynthParams(**SMALL, seed=1), tmp_path / "b")
+    c = generate(SynthParams(**SMALL, seed=2), tmp_path / "c")
+    assert a == b and a != c
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a" / "CASME2-RAW").rglob("*.jpg"))
+    assert files and all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)
+
+
+def test_profile_rises_to_apex_and_falls():
+    p = intensity_profile(12, onset=2, apex=5, offset=9)
+    assert p[2] == 0 and p[5] == 1 and p[9] == pytest.approx(0) and p[11] == 0
+    assert np.all(np.diff(p[2:6]) > 0) and np.all(np.diff(p[5:10]) < 0)
+
+
+def test_ground_truth_flow_explains_the_motion(tmp_path):
+    """Sampling the apex frame at x + flow(x) reproduces the onset frame far better than not moving."""
+    out = tmp_path / "s"
+    generate(SynthParams(**SMALL, noise_sigma=0.0, flicker=0.0, jpeg_quality=100, amplitude_px=3.0), out)
+    truth = read_ground_truth(out)
+    assert set(truth) == {"sub01/EP01_01f", "sub01/EP02_01f", "sub01/EP03_01f", "sub01/EP04_01f"}
+    for clip_id, gt in truth.items():
+        folder = out / "CASME2-RAW" / clip_id
+        onset = cv2.imread(str(folder / f"img{gt['onset']}.jpg")).astype(np.float32)
+        apex = cv2.imread(str(folder / f"img{gt['apex']}.jpg")).astype(np.float32)
+        flow = np.load(gt["flow"])["flow"]
+        assert np.linalg.norm(flow, axis=-1).max() == pytest.approx(gt["amplitude_px"], abs=0.6)
+        h, w = flow.shape[:2]
+        ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+        back = cv2.remap(apex, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_CUBIC)
+        moving = np.linalg.norm(flow - flow.mean((0, 1)), axis=-1) > 0.5  # where the action unit acts
+        before = np.abs(apex - onset)[moving].mean()
+        after = np.abs(back - onset)[moving].mean()
+        assert after < 0.35 * before, (clip_id, before, after)
+        for x, y in gt["anchors"]:  # motion is where the action unit's anchors are
+            assert np.linalg.norm(flow[int(round(y)), int(round(x))] - flow.mean((0, 1))) > 0.4 * gt["amplitude_px"]
+
+
+def test_never_overwrites_a_folder_that_is_not_synthetic(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.txt").write_text("precious")
+    with pytest.raises(UserError, match="refusing to overwrite"):
+        generate(SynthParams(**SMALL), tmp_path / "mine")
+    assert (tmp_path / "mine" / "thesis.txt").read_text() == "precious"
+
+
+def test_bad_params(tmp_path):
+    with pytest.raises(UserError, match="no action pattern for \\['contempt'\\]"):
+        generate(SynthParams(**{**SMALL, "subjects": 1}, classes=("contempt",)), tmp_path / "x")

@@ -1,0 +1,85 @@
+"""The CLI as a user runs it: typer's runner for --help, `main` for exit codes and messages, and one end-to-end run
+of synth -> index -> faces on a tiny synthetic dataset."""
+
+import json
+
+import pytest
+import yaml
+from conftest import REPO, TINY_SYNTH
+from typer.testing import CliRunner
+
+from mer_pipeline.cli import app, main
+from mer_pipeline.store import clips as store
+
+
+@pytest.mark.parametrize("command", [[], ["synth"], ["index"], ["faces"]])
+def test_help_everywhere(command):
+    result = CliRunner().invoke(app, [*command, "--help"])
+    assert result.exit_code == 0 and "Usage" in result.output
+
+
+def _params(tmp_path, **overrides):
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["synth"].update(TINY_SYNTH, out=str(tmp_path / "synthetic"))
+    params["datasets"]["synthetic"]["root"] = str(tmp_path / "synthetic")
+    params["index"]["out"] = str(tmp_path / "index")
+    params["faces"].update(out=str(tmp_path / "faces"), size=96)
+    for key, value in overrides.items():
+        params[key].update(value)
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    return path
+
+
+def run_cli(capsys, *args):
+    with pytest.raises(SystemExit) as exc:
+        main(app, [*args])
+        raise SystemExit(0)
+    out, err = capsys.readouterr()
+    return exc.value.code, out, err
+
+
+def test_missing_root_is_one_line_error(tmp_path, capsys):
+    code, out, err = run_cli(capsys, "index", "--dataset", "casme2", "--root", str(tmp_path / "nowhere"),
+                             "--params", str(_params(tmp_path)))
+    assert code == 2 and out == ""
+    assert err.strip() == f"error: {tmp_path / 'nowhere'}: dataset root not found (expected the casme2 folder as distributed)"
+    assert "Traceback" not in err
+
+
+def test_unknown_param_key_is_one_line_error(tmp_path, capsys):
+    code, _, err = run_cli(capsys, "synth", "--params", str(_params(tmp_path, synth={"framez": 3})))
+    assert code == 2 and "params synth: unknown key(s) framez" in err and len(err.strip().splitlines()) == 1
+
+
+def test_index_reports_broken_clips_and_indexes_the_rest(tmp_path, capsys):
+    from layouts import casme2_tree
+
+    expect = casme2_tree(tmp_path / "casme")
+    code, out, err = run_cli(capsys, "index", "--dataset", "casme2", "--root", str(tmp_path / "casme"),
+                             "--params", str(_params(tmp_path)), "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["clips"] == sum(o != "excluded" for o in expect.values())
+    for clip_id, outcome in expect.items():
+        if outcome == "excluded":
+            assert any(line.startswith(f"casme2 {clip_id}:") for line in result["problems"]), clip_id
+            assert clip_id in err
+    problems_csv = (tmp_path / "index" / "casme2" / "problems.csv").read_text()
+    assert "sub04/EP05_03f" in problems_csv
+
+
+@pytest.mark.slow
+def test_end_to_end_synth_index_faces(tmp_path, capsys):
+    params = str(_params(tmp_path))
+    assert run_cli(capsys, "synth", "--params", params)[0] == 0
+    code, out, _ = run_cli(capsys, "index", "--dataset", "synthetic", "--params", params, "--json")
+    assert code == 0 and json.loads(out)["clips"] == 8 and json.loads(out)["problems"] == []
+    code, out, _ = run_cli(capsys, "faces", "--dataset", "synthetic", "--params", params, "--json")
+    result = json.loads(out)
+    assert code == 0 and result["written"] == 8 and result["skipped"] == 0
+    root = store.open_existing(tmp_path / "faces" / "synthetic" / "faces.zarr")
+    assert len(list(store.complete_entries(root))) == 8
+    assert root.attrs["kind"] == "faces" and root.attrs["dataset"] == "synthetic"
+    code, out, _ = run_cli(capsys, "faces", "--dataset", "synthetic", "--params", params, "--json")
+    assert json.loads(out)["kept"] == 8  # a rerun computes nothing
