@@ -94,6 +94,23 @@ class FacesParams:
             raise UserError("faces.eye_distance must be in [0.1, 0.8] and faces.eye_y in [0.1, 0.7]")
 
 
+@dataclass(frozen=True)
+class ModalitiesParams:
+    """Modality generation: output, image size, device, batching, and each modality's own params by name."""
+
+    out: str = "data/modalities"
+    size: int = 224
+    device: str = "auto"
+    batch_clips: int = 8
+    names: tuple[str, ...] = ()
+    params: dict[str, dict] = field(default_factory=dict)
+
+    def __post_init__(self):
+        _check_choice("modalities.device", self.device.split(":")[0], ("auto", "cpu", "cuda"))
+        if self.size < 16 or self.batch_clips < 1:
+            raise UserError("modalities.size must be >= 16 and modalities.batch_clips >= 1")
+
+
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise UserError(f"{name} must be one of {', '.join(choices)}, got {value!r}")

@@ -6,7 +6,7 @@ The CLI and the DVC stage scripts both call these, so `mer-pipeline faces` and `
 from dataclasses import replace
 from pathlib import Path
 
-from mer_pipeline.config import DatasetParams, FacesParams, IndexParams, LabelTable, SynthParams
+from mer_pipeline.config import DatasetParams, FacesParams, IndexParams, LabelTable, ModalitiesParams, SynthParams
 from mer_pipeline.datasets import ADAPTERS
 from mer_pipeline.datasets.index import PROBLEMS_FILE, build_index, index_meta, read_index, write_index
 from mer_pipeline.faces.pipeline import run_faces
@@ -51,3 +51,21 @@ def faces_job(dataset: str, iparams: IndexParams, fparams: FacesParams) -> dict:
         landmarker.close()
     log.write(out / PROBLEMS_FILE)
     return {"dataset": dataset, "out": str(out / FACES_STORE), **counts, "problems": [p.line() for p in log.items]}
+
+
+def modalities_job(dataset: str, fparams: FacesParams, mparams: ModalitiesParams, names: list[str]) -> dict:
+    """Modality stores `<modalities.out>/<dataset>/<name>.zarr` from the dataset's faces store."""
+    from mer_pipeline.modalities.runner import run_modality
+
+    faces = Path(fparams.out) / dataset / FACES_STORE
+    out = Path(mparams.out) / dataset
+    results = [run_modality(name, faces, out / f"{name}.zarr", mparams, progress=bar(f"{name} (batches)"))
+               for name in names or mparams.names]
+    return {"dataset": dataset, "modalities": results}
+
+
+def preview_job(dataset: str, mparams: ModalitiesParams, out: Path) -> dict:
+    from mer_pipeline.modalities.preview import write_preview
+
+    rows = write_preview(Path(mparams.out) / dataset, list(mparams.names), out)
+    return {"dataset": dataset, "out": str(out), "rows": rows}

@@ -4,7 +4,7 @@ import sys
 
 import typer
 
-from mer_pipeline.cli import data
+from mer_pipeline.cli import data, modalities
 from mer_pipeline.errors import UserError
 from mer_pipeline.progress import console
 
@@ -15,6 +15,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 data.register(app)
+modalities.register(app)
 
 
 def main(application: typer.Typer = app, args: list[str] | None = None) -> None:

@@ -1,0 +1,46 @@
+"""Modality commands: modalities, preview."""
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from mer_pipeline import jobs
+from mer_pipeline.cli.common import DatasetOpt, JsonOpt, ParamsOpt, report
+from mer_pipeline.config import FacesParams, ModalitiesParams, load_params, section
+from dataclasses import replace
+
+
+def modalities(
+    dataset: DatasetOpt,
+    modality: Annotated[Optional[list[str]], typer.Option("--modality", "-m", help="Only these (repeatable); default: params modalities.names.")] = None,
+    device: Annotated[Optional[str], typer.Option("--device", help="cpu, cuda or auto; overrides params.")] = None,
+    params: ParamsOpt = Path("params.yaml"),
+    as_json: JsonOpt = False,
+) -> None:
+    """Compute modality stores from the faces store; only missing or stale samples are computed."""
+    p = load_params(params)
+    mparams = section(p, "modalities", ModalitiesParams)
+    if device:
+        mparams = replace(mparams, device=device)
+    result = jobs.modalities_job(dataset, section(p, "faces", FacesParams), mparams, modality or [])
+    for r in result["modalities"]:
+        report(r, False, "modality")
+    if as_json:
+        report(result, True, "modalities")
+
+
+def preview(
+    dataset: DatasetOpt,
+    out: Annotated[Path, typer.Option("--out", help="PNG to write.")] = Path("reports/preview.png"),
+    params: ParamsOpt = Path("params.yaml"),
+    as_json: JsonOpt = False,
+) -> None:
+    """Write a PNG grid (one row per emotion; apex, MESTI, Dynamic, Active, Affective, flow) like the paper's Fig. 8."""
+    p = load_params(params)
+    report(jobs.preview_job(dataset, section(p, "modalities", ModalitiesParams), out), as_json, "preview")
+
+
+def register(app: typer.Typer) -> None:
+    for command in (modalities, preview):
+        app.command()(command)

@@ -1,0 +1,1 @@
+"""Scoring against ground truth and the paper's metrics."""

@@ -1,0 +1,18 @@
+"""Affective (motion) Image — a RECONSTRUCTION, not the authors' method.
+
+AffectiveNet (Verma et al. 2021) describes the Affective Image as accumulating the rapid, short-lived variations of
+a clip into one response, but publishes neither a formula nor code. We implement a documented stand-in: the
+accumulated absolute frame-to-frame change, AffI = sum_{t=2..T} |I_t - I_{t-1}|, per channel. It is zero for a
+static clip, grows with both the amplitude and the number of changes, and is registered under its own name so it
+can be replaced when a reference implementation appears.
+"""
+
+import torch
+
+from mer_pipeline.modalities.base import KeyFrames, check_clip
+
+
+def affective_image(clip: torch.Tensor, keys: KeyFrames) -> torch.Tensor:
+    """clip (T, C, H, W) float -> (C, H, W), non-negative."""
+    check_clip(clip, keys)
+    return (clip[1:] - clip[:-1]).abs().sum(0)  # (T-1, C, H, W) -> (C, H, W)

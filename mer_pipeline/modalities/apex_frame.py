@@ -1,0 +1,11 @@
+"""Apex frame: the frame of greatest expression intensity, as is."""
+
+import torch
+
+from mer_pipeline.modalities.base import KeyFrames, check_clip
+
+
+def apex_frame(clip: torch.Tensor, keys: KeyFrames) -> torch.Tensor:
+    """Frame a of the clip. clip (T, C, H, W) -> (C, H, W)."""
+    check_clip(clip, keys)
+    return clip[keys.apex].clone()

@@ -1,0 +1,31 @@
+"""What every modality shares: the clip tensor convention and weighted temporal sums.
+
+Convention: a clip is a float tensor (T, C, H, W) of frames onset..offset, values in [0, 1]; key frames are 0-based
+indices into T (onset = 0, offset = T - 1). Modality functions are pure: no I/O, no device choice; device and dtype
+follow the input.
+"""
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class KeyFrames:
+    """0-based indices of onset, apex and offset inside a clip tensor."""
+
+    onset: int
+    apex: int
+    offset: int
+
+
+def check_clip(clip: torch.Tensor, keys: KeyFrames | None = None) -> None:
+    if clip.ndim != 4 or not clip.is_floating_point():
+        raise ValueError(f"expected a float clip (T, C, H, W), got {tuple(clip.shape)} {clip.dtype}")
+    if keys is not None and not 0 <= keys.onset <= keys.apex <= keys.offset < clip.shape[0]:
+        raise ValueError(f"key frames {keys} do not fit a clip of {clip.shape[0]} frames")
+
+
+def weighted_sum(clip: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """sum_t alpha_t * I_t. clip (T, C, H, W), alpha (T,) -> (C, H, W)."""
+    return torch.tensordot(alpha.to(clip), clip, dims=([0], [0]))

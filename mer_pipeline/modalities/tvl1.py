@@ -1,0 +1,127 @@
+"""TV-L1 optical flow in torch (Zach, Pock, Bischof 2007; the IPOL formulation of Sanchez, Meinhardt-Llopis,
+Facciolo 2013), batched over B image pairs so that it runs on the GPU.
+
+Coarse-to-fine on a Gaussian pyramid; at each scale `warps` linearisations of the data term around the current
+flow, each followed by `iterations` steps of the primal-dual scheme (thresholding step, then the dual update of the
+TV term). Iteration counts are fixed (no early stop) so a whole batch advances in lockstep.
+
+Convention: flow (B, 2, H, W) holds (u, v) = (dx, dy) in pixels such that I1(x + u) ~ I0(x), origin top-left.
+Images are intensities on a 0..255 scale (as OpenCV's DualTVL1 sees 8-bit frames), so `lam` means the same.
+"""
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass(frozen=True)
+class TVL1Params:
+    """tau: dual step; lam: data weight; theta: coupling; scales/zoom: pyramid; warps per scale; iterations per warp."""
+
+    tau: float = 0.25
+    lam: float = 0.15
+    theta: float = 0.3
+    scales: int = 4
+    zoom: float = 0.5
+    warps: int = 5
+    iterations: int = 30
+
+
+def _gaussian_blur(img: torch.Tensor, sigma: float) -> torch.Tensor:
+    radius = max(1, int(math.ceil(3 * sigma)))
+    x = torch.arange(-radius, radius + 1, dtype=img.dtype, device=img.device)
+    k = torch.exp(-(x**2) / (2 * sigma**2))
+    k = k / k.sum()
+    padded = F.pad(img, (radius, radius, radius, radius), mode="replicate")
+    out = F.conv2d(padded, k.view(1, 1, 1, -1))  # (B, 1, H + 2r, W)
+    return F.conv2d(out, k.view(1, 1, -1, 1))
+
+
+def _centred_gradient(img: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    p = F.pad(img, (1, 1, 1, 1), mode="replicate")
+    return (p[..., 1:-1, 2:] - p[..., 1:-1, :-2]) / 2, (p[..., 2:, 1:-1] - p[..., :-2, 1:-1]) / 2
+
+
+def _forward_gradient(u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Forward differences, zero on the last column / row."""
+    ux = F.pad(u[..., :, 1:] - u[..., :, :-1], (0, 1, 0, 0))
+    uy = F.pad(u[..., 1:, :] - u[..., :-1, :], (0, 0, 0, 1))
+    return ux, uy
+
+
+def _divergence(px: torch.Tensor, py: torch.Tensor) -> torch.Tensor:
+    """Negative adjoint of `_forward_gradient` (backward differences, p = 0 outside)."""
+    return (px - F.pad(px, (1, 0, 0, 0))[..., :, :-1]) + (py - F.pad(py, (0, 0, 1, 0))[..., :-1, :])
+
+
+def warp(img: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """Sample img (B, C, H, W) at x + flow(x) (bilinear, border values outside). flow (B, 2, H, W)."""
+    b, _, h, w = img.shape
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=img.dtype, device=img.device),
+                            torch.arange(w, dtype=img.dtype, device=img.device), indexing="ij")
+    gx = 2 * (xs + flow[:, 0]) / max(w - 1, 1) - 1  # (B, H, W), normalised for align_corners=True
+    gy = 2 * (ys + flow[:, 1]) / max(h - 1, 1) - 1
+    return F.grid_sample(img, torch.stack([gx, gy], -1), mode="bilinear", padding_mode="border", align_corners=True)
+
+
+def _tvl1_scale(i0, i1, flow, p: TVL1Params) -> torch.Tensor:
+    """Refine `flow` (B, 2, H, W) at one scale."""
+    u1, u2 = flow[:, :1].clone(), flow[:, 1:].clone()
+    p11, p12, p21, p22 = (torch.zeros_like(u1) for _ in range(4))
+    i1x, i1y = _centred_gradient(i1)
+    stack = torch.cat([i1, i1x, i1y], 1)  # (B, 3, H, W): warp image and gradients together
+    lt, step = p.lam * p.theta, p.tau / p.theta
+    for _ in range(p.warps):
+        w = warp(stack, torch.cat([u1, u2], 1))
+        i1w, gx, gy = w[:, :1], w[:, 1:2], w[:, 2:]
+        grad2 = gx * gx + gy * gy
+        safe = grad2 > 1e-10
+        rho_c = i1w - gx * u1 - gy * u2 - i0
+        for _ in range(p.iterations):
+            rho = rho_c + gx * u1 + gy * u2
+            scale = torch.where(rho < -lt * grad2, lt, torch.where(rho > lt * grad2, -lt,
+                                torch.where(safe, -rho / grad2.clamp_min(1e-10), torch.zeros_like(rho))))
+            v1, v2 = u1 + scale * gx, u2 + scale * gy
+            u1 = v1 + p.theta * _divergence(p11, p12)
+            u2 = v2 + p.theta * _divergence(p21, p22)
+            u1x, u1y = _forward_gradient(u1)
+            u2x, u2y = _forward_gradient(u2)
+            n1 = 1 + step * torch.sqrt(u1x * u1x + u1y * u1y)
+            n2 = 1 + step * torch.sqrt(u2x * u2x + u2y * u2y)
+            p11, p12 = (p11 + step * u1x) / n1, (p12 + step * u1y) / n1
+            p21, p22 = (p21 + step * u2x) / n2, (p22 + step * u2y) / n2
+    return torch.cat([u1, u2], 1)
+
+
+def tvl1_flow(i0: torch.Tensor, i1: torch.Tensor, params: TVL1Params = TVL1Params()) -> torch.Tensor:
+    """TV-L1 flow from i0 to i1.
+
+    Args:
+        i0, i1: (B, 1, H, W) float intensities on a 0..255 scale, same device.
+        params: solver settings.
+
+    Returns:
+        (B, 2, H, W) flow (u, v) in pixels with i1(x + flow) ~ i0(x).
+    """
+    if i0.shape != i1.shape or i0.ndim != 4 or i0.shape[1] != 1:
+        raise ValueError(f"expected two (B, 1, H, W) images, got {tuple(i0.shape)} and {tuple(i1.shape)}")
+    sigma = 0.6 * math.sqrt(1 / params.zoom**2 - 1)
+    pyramid = [(i0, i1)]
+    for _ in range(params.scales - 1):
+        a, b = pyramid[-1]
+        h, w = round(a.shape[-2] * params.zoom), round(a.shape[-1] * params.zoom)
+        if min(h, w) < 16:
+            break
+        pyramid.append(tuple(F.interpolate(_gaussian_blur(x, sigma), size=(h, w), mode="bilinear",
+                                           align_corners=True) for x in (a, b)))
+    flow = torch.zeros((i0.shape[0], 2, *pyramid[-1][0].shape[-2:]), dtype=i0.dtype, device=i0.device)
+    for level, (a, b) in enumerate(reversed(pyramid)):
+        if level:
+            h, w = a.shape[-2:]
+            sy, sx = h / flow.shape[-2], w / flow.shape[-1]
+            flow = F.interpolate(flow, size=(h, w), mode="bilinear", align_corners=True)
+            flow = flow * torch.tensor([sx, sy], dtype=flow.dtype, device=flow.device).view(1, 2, 1, 1)
+        flow = _tvl1_scale(a, b, flow, params)
+    return flow
