@@ -48,3 +48,24 @@ def landmarker():
     lm = MediapipeLandmarker()
     yield lm
     lm.close()
+
+
+@pytest.fixture(scope="session")
+def tiny_faces(tiny_synth, tmp_path_factory, repo_params, landmarker) -> Path:
+    """Faces store (128 px, CLAHE) of the tiny synthetic dataset."""
+    from mer_pipeline.config import DatasetParams, FacesParams, label_table
+    from mer_pipeline.datasets import ADAPTERS
+    from mer_pipeline.datasets.index import build_index, index_meta, read_index, write_index
+    from mer_pipeline.faces.pipeline import run_faces
+    from mer_pipeline.problems import ProblemLog
+
+    out = tmp_path_factory.mktemp("faces")
+    dparams = DatasetParams(adapter="casme2", root=str(tiny_synth), fps=200, labels="casme2")
+    labels = label_table(repo_params, "casme2")
+    log = ProblemLog("synthetic")
+    records = build_index("synthetic", ADAPTERS.get("casme2"), dparams, labels, log)
+    write_index(out / "index", records, log, index_meta("synthetic", dparams, labels))
+    records, meta = read_index(out / "index")
+    run_faces(records, tiny_synth, out / "faces.zarr", FacesParams(size=128), meta, landmarker, log)
+    assert len(log) == 0
+    return out / "faces.zarr"

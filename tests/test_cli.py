@@ -12,7 +12,7 @@ from mer_pipeline.cli import app, main
 from mer_pipeline.store import clips as store
 
 
-@pytest.mark.parametrize("command", [[], ["synth"], ["index"], ["faces"]])
+@pytest.mark.parametrize("command", [[], ["synth"], ["index"], ["faces"], ["modalities"], ["preview"]])
 def test_help_everywhere(command):
     result = CliRunner().invoke(app, [*command, "--help"])
     assert result.exit_code == 0 and "Usage" in result.output
@@ -24,6 +24,7 @@ def _params(tmp_path, **overrides):
     params["datasets"]["synthetic"]["root"] = str(tmp_path / "synthetic")
     params["index"]["out"] = str(tmp_path / "index")
     params["faces"].update(out=str(tmp_path / "faces"), size=96)
+    params["modalities"].update(out=str(tmp_path / "modalities"), size=64)
     for key, value in overrides.items():
         params[key].update(value)
     path = tmp_path / "params.yaml"
@@ -83,3 +84,21 @@ def test_end_to_end_synth_index_faces(tmp_path, capsys):
     assert root.attrs["kind"] == "faces" and root.attrs["dataset"] == "synthetic"
     code, out, _ = run_cli(capsys, "faces", "--dataset", "synthetic", "--params", params, "--json")
     assert json.loads(out)["kept"] == 8  # a rerun computes nothing
+    code, out, _ = run_cli(capsys, "modalities", "--dataset", "synthetic", "--params", params, "--device", "cpu",
+                           "--json")
+    results = {r["modality"]: r for r in json.loads(out)["modalities"]}
+    assert code == 0 and set(results) == {"apex_frame", "mesti", "dynamic_image", "active_image", "affective_image",
+                                          "optical_flow"}
+    assert all(r["computed"] == 8 for r in results.values())
+    code, out, _ = run_cli(capsys, "modalities", "-d", "synthetic", "--params", params, "-m", "mesti", "--json")
+    assert [r["computed"] for r in json.loads(out)["modalities"]] == [0]  # only what is missing or stale
+    png = tmp_path / "preview.png"
+    code, out, _ = run_cli(capsys, "preview", "-d", "synthetic", "--params", params, "--out", str(png), "--json")
+    from PIL import Image
+
+    assert code == 0 and json.loads(out)["rows"] == 4 and Image.open(png).size == (110 + 6 * 160, 22 + 4 * 160)
+
+
+def test_modalities_without_faces_is_one_line_error(tmp_path, capsys):
+    code, _, err = run_cli(capsys, "modalities", "-d", "synthetic", "--params", str(_params(tmp_path)))
+    assert code == 2 and "store not found" in err and len(err.strip().splitlines()) == 1

@@ -1,4 +1,4 @@
-"""Scoring against the synthetic ground truth in aligned-face coordinates.
+"""Scoring optical flow against the synthetic ground truth in aligned-face coordinates.
 
 The ground-truth flow lives in raw-frame pixels; a faces entry holds the similarity A (source -> aligned, (x, y),
 origin top-left) used for the whole clip. A source point x moving by u(x) appears at A x moving by L u(x), L the
@@ -29,3 +29,38 @@ def face_mask(landmarks: np.ndarray, transform: np.ndarray, size: int) -> np.nda
 def endpoint_error(estimate: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> float:
     """Mean Euclidean distance between (H, W, 2) flows over mask."""
     return float(np.linalg.norm(estimate - truth, axis=-1)[mask].mean())
+
+
+def onset_apex_pairs(faces_path, truth_root) -> tuple:
+    """Onset and apex frames of every complete faces entry with synthetic ground truth.
+
+    Returns:
+        first, second: (B, 3, S, S) float tensors in [0, 1]; truths: list of (S, S, 2) aligned ground-truth flows;
+        masks: list of (S, S) face masks; ids: the clip ids.
+    """
+    import torch
+
+    from mer_pipeline.store import clips as store
+    from mer_pipeline.synth.generate import read_ground_truth
+
+    faces = store.open_existing(faces_path)
+    gt = read_ground_truth(truth_root)
+    first, second, truths, masks, ids = [], [], [], [], []
+    for clip_id in store.complete_entries(faces):
+        if clip_id not in gt:
+            continue
+        arrays, attrs = store.read_entry(faces, clip_id)
+        frames = torch.from_numpy(arrays["frames"]).permute(0, 3, 1, 2).float() / 255  # (T, 3, S, S)
+        keys, size = attrs["key_frames"], frames.shape[-1]
+        first.append(frames[keys["onset"]])
+        second.append(frames[keys["apex"]])
+        truths.append(aligned_ground_truth(np.load(gt[clip_id]["flow"])["flow"], attrs["transform"], size))
+        masks.append(face_mask(np.asarray(attrs["landmarks"]), attrs["transform"], size))
+        ids.append(clip_id)
+    return torch.stack(first), torch.stack(second), truths, masks, ids
+
+
+def mean_epe(flows, truths: list[np.ndarray], masks: list[np.ndarray]) -> float:
+    """Mean over clips of the in-face EPE; flows (B, >=2, S, S) tensor, (u, v) first."""
+    return float(np.mean([endpoint_error(f[:2].permute(1, 2, 0).cpu().numpy(), t, m)
+                          for f, t, m in zip(flows, truths, masks)]))

@@ -29,3 +29,14 @@ def check_clip(clip: torch.Tensor, keys: KeyFrames | None = None) -> None:
 def weighted_sum(clip: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
     """sum_t alpha_t * I_t. clip (T, C, H, W), alpha (T,) -> (C, H, W)."""
     return torch.tensordot(alpha.to(clip), clip, dims=([0], [0]))
+
+
+def clip_from_frames(frames: torch.Tensor) -> torch.Tensor:
+    """Stored frames (T, H, W, C) uint8 -> clip (T, C, H, W) float32 in [0, 1] on the same device.
+
+    The layout change happens on uint8 (4x less memory traffic) so the float clip is contiguous and the weighted
+    sums are a single matrix-vector product.
+    """
+    if frames.dtype != torch.uint8 or frames.ndim != 4:
+        raise ValueError(f"expected (T, H, W, C) uint8 frames, got {tuple(frames.shape)} {frames.dtype}")
+    return frames.permute(0, 3, 1, 2).contiguous().float().div_(255)  # (T, H, W, C) -> (T, C, H, W)

@@ -12,7 +12,7 @@ from mer_pipeline import __version__
 from mer_pipeline.config import ModalitiesParams, build, params_hash
 from mer_pipeline.errors import UserError
 from mer_pipeline.modalities import MODALITIES, Modality
-from mer_pipeline.modalities.base import KeyFrames
+from mer_pipeline.modalities.base import KeyFrames, clip_from_frames
 from mer_pipeline.modalities.mapping import to_image
 from mer_pipeline.store import clips as faces_store
 from mer_pipeline.store import modality as mstore
@@ -44,8 +44,7 @@ def faces_digest(entries: list[dict]) -> str:
 
 def load_clip(faces, clip_id: str, device: torch.device) -> torch.Tensor:
     arrays, _ = faces_store.read_entry(faces, clip_id)
-    frames = torch.from_numpy(arrays["frames"]).to(device)  # (T, H, W, 3) uint8
-    return frames.permute(0, 3, 1, 2).float() / 255  # (T, 3, H, W) in [0, 1]
+    return clip_from_frames(torch.from_numpy(arrays["frames"]).to(device))  # (T, 3, H, W) in [0, 1]
 
 
 def run_modality(name: str, faces_path: Path, out: Path, settings: ModalitiesParams, progress=None) -> dict:

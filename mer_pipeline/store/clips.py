@@ -9,6 +9,7 @@ An entry is written as: delete what was there -> group with metadata but complet
 A reader trusts only entries with complete=true, so a run killed mid-write leaves an entry that reads as absent.
 """
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,25 +24,26 @@ CLIPS = "clips"
 
 
 def open_store(path: Path, provenance: dict[str, Any], key: str = "params_hash") -> zarr.Group:
-    """Open `path` for writing entries, creating it with `provenance` as attributes.
+    """Open `path` for writing entries, creating it with `provenance` (which names its "kind") as attributes.
 
-    An existing store is reused only when its provenance[key] matches: entries made with other params are never
-    mixed in, and nothing the user had is replaced silently.
+    An existing store of the same kind and provenance[key] is reused (complete entries are kept); one of the same
+    kind built with other params is a stale derived cache and is rebuilt; anything else is never touched.
     """
     path = Path(path)
     if path.exists():
         try:
             root = zarr.open_group(str(path), mode="r+")
+            kind = root.attrs.get("kind")
         except Exception as exc:
-            raise UserError(f"{path}: exists but is not a readable Zarr store ({exc.__class__.__name__})") from None
-        have = root.attrs.get(key)
-        if have != provenance.get(key):
-            raise UserError(
-                f"{path}: was built with other params ({key} {have} != {provenance.get(key)}); "
-                "remove it or write to another --out"
-            )
-        root.attrs.update(provenance)
-        return root
+            raise UserError(f"{path}: exists but is not a readable Zarr store ({exc.__class__.__name__}); "
+                            "refusing to overwrite") from None
+        if kind != provenance.get("kind"):
+            raise UserError(f"{path}: exists and is not a mer_pipeline {provenance.get('kind')} store; "
+                            "refusing to overwrite")
+        if root.attrs.get(key) == provenance.get(key):
+            root.attrs.update(provenance)
+            return root
+        shutil.rmtree(path)
     root = zarr.open_group(str(path), mode="w", attributes={"schema_version": SCHEMA_VERSION, **provenance})
     root.create_group(CLIPS)
     return root

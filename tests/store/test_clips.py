@@ -19,7 +19,7 @@ def test_round_trip_and_one_file_per_array(tmp_path):
 
 
 def test_incomplete_entry_is_not_present(tmp_path, monkeypatch):
-    root = store.open_store(tmp_path / "s.zarr", {"params_hash": "abc"})
+    root = store.open_store(tmp_path / "s.zarr", {"params_hash": "abc", "kind": "faces"})
     good = np.zeros((2, 4, 4, 3), np.uint8)
     store.write_entry(root, "sub01/A", {"frames": good}, {})
 
@@ -45,11 +45,18 @@ def test_incomplete_entry_is_not_present(tmp_path, monkeypatch):
         store.read_entry(reopened, "sub01/B")
 
 
-def test_store_with_other_params_is_not_reused(tmp_path):
-    store.open_store(tmp_path / "s.zarr", {"params_hash": "abc"})
-    with pytest.raises(UserError, match="built with other params"):
-        store.open_store(tmp_path / "s.zarr", {"params_hash": "def"})
+def test_stale_store_is_rebuilt_and_foreign_folders_refused(tmp_path):
+    faces = {"params_hash": "abc", "kind": "faces"}
+    root = store.open_store(tmp_path / "s.zarr", faces)
+    store.write_entry(root, "sub01/A", {"frames": np.zeros((1, 4, 4, 3), np.uint8)}, {})
+    assert list(store.complete_entries(store.open_store(tmp_path / "s.zarr", faces))) == ["sub01/A"]  # reused
+    rebuilt = store.open_store(tmp_path / "s.zarr", {**faces, "params_hash": "def"})
+    assert list(store.complete_entries(rebuilt)) == [] and rebuilt.attrs["params_hash"] == "def"
     (tmp_path / "junk.zarr").mkdir()
     (tmp_path / "junk.zarr" / "zarr.json").write_text("{not json")
     with pytest.raises(UserError, match="junk.zarr: exists but is not a readable Zarr store"):
-        store.open_store(tmp_path / "junk.zarr", {"params_hash": "abc"})
+        store.open_store(tmp_path / "junk.zarr", faces)
+    other = store.open_store(tmp_path / "other.zarr", {"params_hash": "abc", "kind": "something"})
+    with pytest.raises(UserError, match="other.zarr: exists and is not a mer_pipeline faces store"):
+        store.open_store(tmp_path / "other.zarr", faces)
+    assert other.attrs["kind"] == "something"

@@ -1,0 +1,63 @@
+"""TV-L1 in torch against ground truth and against OpenCV's DualTVL1."""
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from mer_pipeline.modalities.optical_flow import FlowParams, flow_pairs, optical_strain
+from mer_pipeline.modalities.tvl1 import TVL1Params, tvl1_flow, warp
+
+
+def textured(size=96, seed=0):
+    rng = np.random.default_rng(seed)
+    img = cv2.GaussianBlur(rng.uniform(0, 255, (size, size)).astype(np.float32), (0, 0), 2.5)
+    return (img - img.min()) / (img.max() - img.min()) * 255
+
+
+def test_recovers_a_subpixel_translation():
+    img = textured()
+    moved = cv2.warpAffine(img, np.float32([[1, 0, 1.3], [0, 1, -0.6]]), img.shape[::-1], flags=cv2.INTER_CUBIC,
+                           borderMode=cv2.BORDER_REFLECT)
+    flow = tvl1_flow(torch.from_numpy(img)[None, None], torch.from_numpy(moved)[None, None])
+    inner = flow[0, :, 16:-16, 16:-16]
+    assert abs(float(inner[0].mean()) - 1.3) < 0.05 and abs(float(inner[1].mean()) + 0.6) < 0.05
+
+
+def test_batch_equals_one_by_one():
+    a = torch.from_numpy(np.stack([textured(seed=s) for s in range(3)]))[:, None]
+    b = torch.roll(a, shifts=1, dims=-1)
+    p = TVL1Params(scales=2, warps=2, iterations=10)
+    batched = tvl1_flow(a, b, p)
+    single = torch.cat([tvl1_flow(a[i : i + 1], b[i : i + 1], p) for i in range(3)])
+    torch.testing.assert_close(batched, single, atol=1e-4, rtol=1e-4)
+
+
+def test_warp_convention():
+    img = torch.arange(16.0).reshape(1, 1, 4, 4)
+    flow = torch.zeros(1, 2, 4, 4)
+    flow[:, 0] = 1.0  # sample one pixel to the right
+    assert warp(img, flow)[0, 0, 0, :3].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_strain_of_a_pure_shear_and_translation():
+    ys, xs = torch.meshgrid(torch.arange(8.0), torch.arange(8.0), indexing="ij")
+    shear = torch.stack([0.1 * ys, torch.zeros_like(xs)])[None]  # u = 0.1 y: u_y = 0.1 -> sqrt(0.5 * 0.01)
+    assert torch.allclose(optical_strain(shear)[0, 0, 2:-2, 2:-2], torch.tensor(np.sqrt(0.005), dtype=torch.float32))
+    assert optical_strain(torch.ones(1, 2, 8, 8)).abs().max() == 0  # translation has no strain
+
+
+def test_opencv_method_is_selectable_and_close():
+    img = textured()
+    moved = cv2.warpAffine(img, np.float32([[1, 0, 0.8], [0, 1, 0.4]]), img.shape[::-1], flags=cv2.INTER_CUBIC,
+                           borderMode=cv2.BORDER_REFLECT)
+    a = torch.from_numpy(img / 255)[None, None].float().expand(1, 3, -1, -1)
+    b = torch.from_numpy(moved / 255)[None, None].float().expand(1, 3, -1, -1)
+    ours = flow_pairs(a, b, FlowParams(method="torch"))
+    ref = flow_pairs(a, b, FlowParams(method="opencv"))
+    assert ours.shape == ref.shape == (1, 3, 96, 96)
+    truth = torch.tensor([0.8, 0.4])
+    for flow in (ours, ref):
+        assert torch.allclose(flow[0, :2, 16:-16, 16:-16].mean((1, 2)), truth, atol=0.06)
+    with pytest.raises(ValueError):
+        FlowParams(method="farneback")
