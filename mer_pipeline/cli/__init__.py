@@ -4,7 +4,7 @@ import sys
 
 import typer
 
-from mer_pipeline.cli import data, modalities
+from mer_pipeline.cli import data, modalities, training
 from mer_pipeline.errors import UserError
 from mer_pipeline.progress import console
 
@@ -16,6 +16,7 @@ app = typer.Typer(
 )
 data.register(app)
 modalities.register(app)
+training.register(app)
 
 
 def main(application: typer.Typer = app, args: list[str] | None = None) -> None:

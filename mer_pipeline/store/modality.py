@@ -95,3 +95,15 @@ def read_sample(root: zarr.Group, i: int) -> dict[str, np.ndarray]:
 def present(root: zarr.Group) -> np.ndarray:
     """(N,) bool: samples whose arrays are all written."""
     return root["done"][...].astype(bool)
+
+
+def open_samples(path: Path, label: str) -> dict[str, Any]:
+    """Everything training needs from a modality store, in memory: images, labels, done mask, ids, subjects."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path}: modality store not found (run `mer-pipeline modalities`)")
+    root = zarr.open_group(str(path), mode="r")
+    if label not in ("label3", "label5"):
+        raise ValueError(f"label must be label3 or label5, got {label!r}")
+    return {"image": root["image"][...], "labels": root[label][...], "done": root["done"][...].astype(bool),
+            "clip_ids": list(root.attrs["clip_ids"]), "subjects": list(root.attrs["subjects"])}

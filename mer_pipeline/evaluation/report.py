@@ -1,0 +1,206 @@
+"""The experiments report: tables in the paper's layout with our numbers beside the paper's, confusion matrices and
+gradient-attention maps. One list of blocks is rendered to Markdown and to HTML."""
+
+import csv
+import html
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mer_pipeline.errors import UserError
+from mer_pipeline.evaluation import reference
+from mer_pipeline.evaluation.figures import attention_png, confusion_png, gradient_attention_maps
+from mer_pipeline.evaluation.metrics import scores
+from mer_pipeline.models.meganet import MEGANetParams
+
+DATASETS = ("casme2", "smic-hs", "samm", "synthetic")
+ABLATIONS = (("full model", {}), ("no gradient attention", {"gradient_attention": False}),
+             ("no residual path", {"residual": False}), ("no self-attention", {"self_attention": False}))
+
+
+def load_results(root: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(Path(root).rglob("results.json"))]
+
+
+def rescore(root: Path, name: str) -> dict:
+    """Pooled and per-fold metrics recomputed from an experiment's predictions.csv."""
+    hits = [p for p in Path(root).rglob("results.json") if json.loads(p.read_text())["experiment"] == name]
+    if not hits:
+        raise UserError(f"{root}: no results for experiment {name!r} (run `mer-pipeline train -e {name}`)")
+    folder = hits[0].parent
+    names = json.loads(hits[0].read_text())["class_names"]
+    with open(folder / "predictions.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    idx = {c: i for i, c in enumerate(names)}
+    y, p = [idx[r["y_true"]] for r in rows], [idx[r["y_pred"]] for r in rows]
+    pooled = scores(y, p, len(names), names)
+    folds = {}
+    for f in sorted({r["fold"] for r in rows}):
+        sel = [i for i, r in enumerate(rows) if r["fold"] == f]
+        s = scores([y[i] for i in sel], [p[i] for i in sel], len(names))
+        folds[f] = {k: s[k] for k in ("acc", "uf1", "uar", "n")}
+    return {"experiment": name, **{k: pooled[k] for k in ("acc", "uf1", "uar", "n")}, "per_fold": folds,
+            "per_class": pooled["per_class"]}
+
+
+def _find(results, model, modality, dataset, protocol, classes, params=None) -> dict | None:
+    """The experiment with exactly this setting; a model param left out of its config counts as the default."""
+    defaults = asdict(MEGANetParams()) if model == "meganet" else {}
+    for r in results:
+        c = r["config"]
+        if (c["model"], c["modalities"], c["datasets"], c["protocol"], c["classes"]) == (
+                model, [modality], [dataset], protocol, classes) and all(
+                c["model_params"].get(k, defaults.get(k)) == v for k, v in (params or {}).items()):
+            return r
+    return None
+
+
+def _cell(r: dict | None, key: str, paper: float | None) -> str:
+    ours = f"{r[key]:.3f}" if r else "—"
+    return f"{ours} ({paper:.3f})" if paper is not None else f"{ours} (n/a)"
+
+
+def tables(results: list[dict]) -> list[tuple]:
+    """Blocks: ("h2", text), ("p", text), ("table", header, rows)."""
+    out = [("h2", "All experiments"), ("table", ["experiment", "model", "modalities", "datasets", "protocol",
+                                                 "classes", "profile", "ACC", "UF1", "UAR", "clips", "folds"],
+            [[r["experiment"], r["config"]["model"], "+".join(r["config"]["modalities"]),
+              "+".join(r["config"]["datasets"]), r["config"]["protocol"], r["config"]["classes"],
+              r["recipe"]["profile"], f"{r['acc']:.3f}", f"{r['uf1']:.3f}", f"{r['uar']:.3f}", r["n"], r["folds"]]
+             for r in results])]
+    out += [("p", "Cells read ours (paper). — : not run here; n/a: the paper's figure is not held in "
+             "shared/MER_FACTS.md. Real datasets are never on our machines; the synthetic rows are our embedded "
+             "default, whose classes are separable by construction.")]
+    mods = ("apex_frame", "mesti", "dynamic_image", "optical_flow", "active_image", "affective_image")
+    models = ("vgg19", "resnet50", "efficientnet_b0")
+    sets = ("casme2", "samm", "synthetic")
+    out += [("h2", "Table I — modalities into CNNs, 90/10 split, 5-class, ACC"),
+            ("table", ["modality", *[f"{m} {d}" for m in models for d in sets]],
+             [[mod, *[_cell(_find(results, m, mod, d, "holdout", 5), "acc", reference.TABLE1.get((m, mod, d)))
+                      for m in models for d in sets]] for mod in mods])]
+    out += [("h2", "Table II — MESTI into Micro-Attention and VGG19, LOSO, 3-class, UF1 / UAR"),
+            ("table", ["model", *DATASETS],
+             [[m, *[f"{_cell(_find(results, m, 'mesti', d, 'loso', 3), 'uf1', None)} / "
+                    f"{_cell(_find(results, m, 'mesti', d, 'loso', 3), 'uar', None)}" for d in DATASETS]]
+              for m in ("micro_attention", "vgg19")])]
+    for title, classes, ref in (("Table III — MESTI + MEGANet, LOSO, 3-class", 3, reference.TABLE3),
+                                ("Table IV — MESTI + MEGANet, LOSO, 5-class", 5, reference.TABLE4)):
+        rows = []
+        for d in DATASETS:
+            r = _find(results, "meganet", "mesti", d, "loso", classes, {"blocks": 3, "gradient_attention": True,
+                                                                       "residual": True, "self_attention": True})
+            paper = ref.get(d, (None, None, None))
+            rows.append([d, *[_cell(r, k, v) for k, v in zip(("uf1", "uar", "acc"), paper)]])
+        out += [("h2", title), ("table", ["dataset", "UF1", "UAR", "ACC"], rows)]
+    out += [("h2", "Table V — MEGANet ablations, MESTI, LOSO, 3-class, UF1 / UAR"),
+            ("table", ["variant", *DATASETS],
+             [[v, *[f"{_cell(_find(results, 'meganet', 'mesti', d, 'loso', 3, p), 'uf1', None)} / "
+                    f"{_cell(_find(results, 'meganet', 'mesti', d, 'loso', 3, p), 'uar', None)}" for d in DATASETS]]
+              for v, p in ABLATIONS])]
+    out += [("h2", "Table VI — number of Residual-Attention blocks, MESTI, LOSO, 3-class, UF1 / UAR"),
+            ("table", ["blocks", *DATASETS],
+             [[b, *[f"{_cell(_find(results, 'meganet', 'mesti', d, 'loso', 3, {'blocks': b}), 'uf1', None)} / "
+                    f"{_cell(_find(results, 'meganet', 'mesti', d, 'loso', 3, {'blocks': b}), 'uar', None)}"
+                    for d in DATASETS]] for b in (2, 3, 4)])]
+    return out
+
+
+def figures(results: list[dict], root: Path, stores: Path, out: Path) -> list[tuple]:
+    blocks = [("h2", "Confusion matrices (pooled over folds)")]
+    for r in results:
+        png = out / "figures" / f"confusion_{r['experiment']}.png"
+        confusion_png(r["confusion"], r["class_names"], r["experiment"], png)
+        blocks.append(("img", r["experiment"], png.relative_to(out)))
+    blocks.append(("h2", "Gradient attention over MESTI inputs (MEGANet, held-out clips of the last fold)"))
+    for r in results:
+        ckpt = _result_folder(root, r["experiment"]) / "checkpoint.pt"
+        c = r["config"]
+        if c["model"] != "meganet" or c["modalities"] != ["mesti"] or not ckpt.is_file() or \
+                not c["model_params"].get("gradient_attention", True):
+            continue
+        png = out / "figures" / f"attention_{r['experiment']}.png"
+        _attention_figure(r, ckpt, stores, png)
+        blocks.append(("img", f"gradient attention — {r['experiment']}", png.relative_to(out)))
+    return blocks
+
+
+def _result_folder(root: Path, name: str) -> Path:
+    for p in Path(root).rglob("results.json"):
+        if json.loads(p.read_text())["experiment"] == name:
+            return p.parent
+    raise UserError(f"{root}: no results for {name!r}")
+
+
+def _attention_figure(result: dict, ckpt: Path, stores: Path, png: Path) -> None:
+    import torch.nn.functional as F
+
+    from mer_pipeline.models import create_model
+    from mer_pipeline.store.modality import open_samples
+    from mer_pipeline.training.checkpoint import load_checkpoint
+    from mer_pipeline.training.loop import normalise
+
+    state, meta = load_checkpoint(ckpt, "meganet", len(result["class_names"]))
+    model = create_model("meganet", meta["num_classes"], meta["in_chans"], **meta["model_params"])
+    model.load_state_dict(state)
+    dataset = result["config"]["datasets"][0]
+    samples = open_samples(stores / dataset / "mesti.zarr", "label3")
+    ids = [i for i, c in enumerate(samples["clip_ids"]) if c in set(meta.get("test_clips", []))][:4]
+    if not ids:
+        return
+    images = samples["image"][ids]
+    x = torch.from_numpy(images).float() / 255
+    x = F.interpolate(x, size=(meta["input_size"],) * 2, mode="bilinear", antialias=True, align_corners=False)
+    maps = gradient_attention_maps(model, normalise(x))
+    maps = F.interpolate(torch.from_numpy(maps)[:, None], size=images.shape[-2:], mode="bilinear")[:, 0].numpy()
+    attention_png(images, maps, [samples["clip_ids"][i] for i in ids], result["experiment"], png)
+
+
+def render_markdown(blocks: list[tuple]) -> str:
+    lines = ["# mer_pipeline experiments report", ""]
+    for b in blocks:
+        if b[0] == "h2":
+            lines += [f"## {b[1]}", ""]
+        elif b[0] == "p":
+            lines += [b[1], ""]
+        elif b[0] == "table":
+            lines += ["| " + " | ".join(map(str, b[1])) + " |", "|" + "---|" * len(b[1])]
+            lines += ["| " + " | ".join(map(str, row)) + " |" for row in b[2]] + [""]
+        elif b[0] == "img":
+            lines += [f"![{b[1]}]({b[2].as_posix()})", ""]
+    return "\n".join(lines)
+
+
+def render_html(blocks: list[tuple]) -> str:
+    e = html.escape
+    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>mer_pipeline report</title><style>",
+             "body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse}"
+             "td,th{border:1px solid #bbb;padding:3px 8px;font-size:13px}img{max-width:100%}</style></head><body>",
+             "<h1>mer_pipeline experiments report</h1>"]
+    for b in blocks:
+        if b[0] == "h2":
+            parts.append(f"<h2>{e(b[1])}</h2>")
+        elif b[0] == "p":
+            parts.append(f"<p>{e(b[1])}</p>")
+        elif b[0] == "table":
+            head = "".join(f"<th>{e(str(h))}</th>" for h in b[1])
+            body = "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in row) + "</tr>" for row in b[2])
+            parts.append(f"<table><tr>{head}</tr>{body}</table>")
+        elif b[0] == "img":
+            parts.append(f"<figure><img src='{e(b[2].as_posix())}' alt='{e(b[1])}'><figcaption>{e(b[1])}"
+                         "</figcaption></figure>")
+    return "".join(parts) + "</body></html>\n"
+
+
+def write_report(root: Path, out: Path, stores: Path) -> dict:
+    results = load_results(root)
+    if not results:
+        raise UserError(f"{root}: no experiment results (run `mer-pipeline train` or `dvc repro`)")
+    out.mkdir(parents=True, exist_ok=True)
+    blocks = tables(results) + figures(results, root, stores, out)
+    (out / "report.md").write_text(render_markdown(blocks))
+    (out / "report.html").write_text(render_html(blocks))
+    return {"out": str(out), "experiments": len(results),
+            "figures": sum(b[0] == "img" for b in blocks)}

@@ -1,0 +1,80 @@
+"""Training for a fixed number of epochs (paper recipe: Adam, focal loss, flips and small rotations) and prediction."""
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn as nn
+from torchvision.transforms.v2 import functional as TF
+
+from mer_pipeline.training.loss import focal_loss
+
+
+@dataclass(frozen=True)
+class Recipe:
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    focal_gamma: float
+    hflip: bool
+    rotations: tuple[float, ...]
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def augment(x: torch.Tensor, recipe: Recipe, gen: torch.Generator) -> torch.Tensor:
+    """Per sample: horizontal flip with probability 1/2, rotation by an angle drawn from `recipe.rotations`."""
+    out = []
+    for img in x:  # (C, S, S)
+        if recipe.hflip and torch.rand(1, generator=gen).item() < 0.5:
+            img = img.flip(-1)
+        if recipe.rotations:
+            angle = recipe.rotations[int(torch.randint(len(recipe.rotations), (1,), generator=gen))]
+            if angle:
+                img = TF.rotate(img, float(angle), interpolation=TF.InterpolationMode.BILINEAR)
+        out.append(img)
+    return torch.stack(out)
+
+
+def normalise(x: torch.Tensor) -> torch.Tensor:
+    """[0, 1] images -> roughly zero-mean unit-range network input."""
+    return (x - 0.5) / 0.25
+
+
+def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, recipe: Recipe, device: torch.device,
+          seed: int, on_epoch=None) -> nn.Module:
+    """Train on (x (N, C, S, S) in [0, 1], y (N,)) for recipe.epochs epochs; `on_epoch(epoch, mean_loss)`."""
+    gen = seed_everything(seed)
+    model.to(device).train()
+    opt = torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+    for epoch in range(recipe.epochs):
+        order, total = torch.randperm(len(x), generator=gen), 0.0
+        for start in range(0, len(x), recipe.batch_size):
+            idx = order[start : start + recipe.batch_size]
+            if len(idx) < 2:  # BatchNorm needs two samples
+                continue
+            xb = normalise(augment(x[idx], recipe, gen)).to(device)
+            loss = focal_loss(model(xb), y[idx].to(device), recipe.focal_gamma)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+        if on_epoch:
+            on_epoch(epoch, total / len(x))
+    return model
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: torch.Tensor, device: torch.device, batch_size: int = 64) -> torch.Tensor:
+    """Class probabilities (N, K)."""
+    model.to(device).eval()
+    out = [torch.softmax(model(normalise(x[i : i + batch_size]).to(device)), 1).cpu()
+           for i in range(0, len(x), batch_size)]
+    return torch.cat(out)
