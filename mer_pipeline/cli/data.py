@@ -5,14 +5,16 @@ from typing import Annotated, Optional
 
 import typer
 
-from mer_pipeline import jobs
+from mer_pipeline.synth.job import synth_job
+from mer_pipeline.datasets.job import index_job
+from mer_pipeline.faces.job import faces_job
 from mer_pipeline.cli.common import DatasetOpt, JsonOpt, ParamsOpt, report
 from mer_pipeline.config import FacesParams, IndexParams, SynthParams, dataset_params, label_table, load_params, section
 
 
 def synth(params: ParamsOpt = Path("params.yaml"), as_json: JsonOpt = False) -> None:
     """Generate the synthetic dataset (CASME II layout, known ground truth) from params `synth`."""
-    report(jobs.synth_job(section(load_params(params), "synth", SynthParams)), as_json, "synth")
+    report(synth_job(section(load_params(params), "synth", SynthParams)), as_json, "synth")
 
 
 def index(
@@ -24,14 +26,14 @@ def index(
     """Index a dataset's clips (key frames, labels) and write the problems report."""
     p = load_params(params)
     dparams = dataset_params(p, dataset)
-    result = jobs.index_job(dataset, dparams, label_table(p, dparams.labels), section(p, "index", IndexParams), root)
+    result = index_job(dataset, dparams, label_table(p, dparams.labels), section(p, "index", IndexParams), root)
     report(result, as_json, "index")
 
 
 def faces(dataset: DatasetOpt, params: ParamsOpt = Path("params.yaml"), as_json: JsonOpt = False) -> None:
     """Align and equalise the faces of an indexed dataset into its Zarr store."""
     p = load_params(params)
-    report(jobs.faces_job(dataset, section(p, "index", IndexParams), section(p, "faces", FacesParams)), as_json, "faces")
+    report(faces_job(dataset, section(p, "index", IndexParams), section(p, "faces", FacesParams)), as_json, "faces")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,14 +1,14 @@
 """Modality commands: modalities, preview."""
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from mer_pipeline import jobs
+from mer_pipeline.modalities.job import modalities_job, preview_job
 from mer_pipeline.cli.common import DatasetOpt, JsonOpt, ParamsOpt, report
 from mer_pipeline.config import FacesParams, ModalitiesParams, load_params, section
-from dataclasses import replace
 
 
 def modalities(
@@ -23,7 +23,7 @@ def modalities(
     mparams = section(p, "modalities", ModalitiesParams)
     if device:
         mparams = replace(mparams, device=device)
-    result = jobs.modalities_job(dataset, section(p, "faces", FacesParams), mparams, modality or [])
+    result = modalities_job(dataset, section(p, "faces", FacesParams), mparams, modality or [])
     for r in result["modalities"]:
         report(r, False, "modality")
     if as_json:
@@ -38,7 +38,7 @@ def preview(
 ) -> None:
     """Write a PNG grid (one row per emotion; apex, MESTI, Dynamic, Active, Affective, flow) like the paper's Fig. 8."""
     p = load_params(params)
-    report(jobs.preview_job(dataset, section(p, "modalities", ModalitiesParams), out), as_json, "preview")
+    report(preview_job(dataset, section(p, "modalities", ModalitiesParams), out), as_json, "preview")
 
 
 def register(app: typer.Typer) -> None:

@@ -5,7 +5,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from mer_pipeline import jobs
+from mer_pipeline.evaluation.job import report_job
+from mer_pipeline.training.job import evaluate_job, train_job
 from mer_pipeline.cli.common import JsonOpt, ParamsOpt, report
 from mer_pipeline.config import load_params
 
@@ -19,7 +20,7 @@ def train(
     as_json: JsonOpt = False,
 ) -> None:
     """Train and evaluate an experiment (LOSO or 90/10, fixed epochs, no test-fold selection)."""
-    result = jobs.train_job(load_params(params), experiment, device)
+    result = train_job(load_params(params), experiment, device)
     for r in result["experiments"]:
         report(r, False, "trained")
     if as_json:
@@ -28,7 +29,7 @@ def train(
 
 def evaluate(experiment: ExperimentOpt, params: ParamsOpt = Path("params.yaml"), as_json: JsonOpt = False) -> None:
     """Re-score an experiment's saved predictions: ACC, UF1, UAR pooled over folds, and per fold."""
-    report(jobs.evaluate_job(load_params(params), experiment), as_json, "evaluate")
+    report(evaluate_job(load_params(params), experiment), as_json, "evaluate")
 
 
 def report_(
@@ -38,7 +39,7 @@ def report_(
 ) -> None:
     """Write the Markdown and HTML report: paper-layout tables beside the paper's numbers, confusion matrices,
     gradient-attention maps."""
-    report(jobs.report_job(load_params(params), out), as_json, "report")
+    report(report_job(load_params(params), out), as_json, "report")
 
 
 def register(app: typer.Typer) -> None:

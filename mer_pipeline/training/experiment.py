@@ -20,7 +20,7 @@ from mer_pipeline.evaluation.metrics import scores
 from mer_pipeline.models import create_model, parameter_count
 from mer_pipeline.training.checkpoint import save_checkpoint
 from mer_pipeline.training.data import load_samples
-from mer_pipeline.training.loop import Recipe, predict, train
+from mer_pipeline.training.loop import Recipe, predict, seed_everything, train
 from mer_pipeline.training.protocols import holdout_fold, loso_folds
 
 
@@ -39,6 +39,7 @@ def run_experiment(name: str, exp: ExperimentParams, t: TrainParams, class_names
     fold_of = np.full(len(y), "", object)
     losses, per_fold = [], {}
     for f, fold in enumerate(progress(folds) if progress else folds):
+        seed_everything(t.seed + f)  # before building the model: its initial weights come from the seed too
         model = create_model(exp.model, k, in_chans, **exp.model_params)
         train(model, samples.x[fold.train], samples.y[fold.train], recipe_of(t), device, t.seed + f,
               on_epoch=lambda e, loss, name=fold.name: losses.append((name, e + 1, loss)))

@@ -23,6 +23,8 @@ class Recipe:
 
 
 def seed_everything(seed: int) -> torch.Generator:
+    """Seed every generator and ask torch for deterministic kernels (so reruns give the same predictions)."""
+    torch.use_deterministic_algorithms(True, warn_only=True)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)

@@ -1,6 +1,6 @@
 import numpy as np
 
-from mer_pipeline.config import DatasetParams, FacesParams, IndexParams, label_table
+from mer_pipeline.config import DatasetParams, FacesParams, label_table
 from mer_pipeline.datasets import ADAPTERS
 from mer_pipeline.datasets.index import build_index, index_meta, write_index, read_index
 from mer_pipeline.faces.pipeline import run_faces
