@@ -1,0 +1,109 @@
+"""A 2-epoch LOSO train on the tiny synthetic data, its metrics read back by DVC, and the report."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+from conftest import REPO
+
+from mer_pipeline.config import ExperimentParams, ModalitiesParams, expand_experiments
+from mer_pipeline.errors import UserError
+from mer_pipeline.evaluation.job import report_job
+from mer_pipeline.modalities.runner import run_modality
+from mer_pipeline.training.job import evaluate_job, train_job
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_faces, tmp_path_factory):
+    root = tmp_path_factory.mktemp("train")
+    stores = root / "modalities"
+    mp = ModalitiesParams(size=48, device="cpu", params={"mesti": {"scaling": "signed"}})
+    run_modality("mesti", tiny_faces, stores / "synthetic" / "mesti.zarr", mp)
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["modalities"]["out"] = str(stores)
+    params["train"].update(out=str(root / "experiments"), metrics=str(root / "metrics"), device="cpu",
+                           profiles={"cpu": {"epochs": 2, "input_size": 32}}, batch_size=4)
+    params["experiments"] = {"tiny": {"model": "meganet", "modalities": ["mesti"], "datasets": ["synthetic"],
+                                      "model_params": {"blocks": 2}},
+                             "tiny_ablation": {"model": "meganet", "modalities": ["mesti"], "datasets": ["synthetic"],
+                                               "variants": {"no_sa": {"self_attention": False},
+                                                            "no_res": {"residual": False}}}}
+    result = train_job(params, "tiny")
+    train_job(params, "tiny_ablation")
+    return root, params, result
+
+
+def test_train_writes_pooled_metrics_predictions_and_checkpoint(trained):
+    root, _, result = trained
+    (exp,) = result["experiments"]
+    assert exp["folds"] == 2 and exp["n"] == 8  # two synthetic subjects -> two LOSO folds
+    metrics = json.loads((root / "metrics" / "tiny.json").read_text())
+    assert set(metrics) == {"acc", "uf1", "uar", "n"} and 0 <= metrics["uf1"] <= 1
+    res = json.loads((root / "experiments" / "tiny" / "results.json").read_text())
+    assert set(res["per_fold"]) == {"synthetic/sub01", "synthetic/sub02"}
+    assert sum(f["n"] for f in res["per_fold"].values()) == 8
+    assert res["recipe"]["epochs"] == 2 and res["config"]["model_params"] == {"blocks": 2}
+    lines = (root / "experiments" / "tiny" / "predictions.csv").read_text().splitlines()
+    assert len(lines) == 9 and lines[0].startswith("clip_id,dataset,subject,fold,y_true,y_pred")
+    assert (root / "experiments" / "tiny" / "checkpoint.pt").is_file()
+    losses = (root / "experiments" / "tiny" / "train_loss.csv").read_text().splitlines()
+    assert len(losses) == 1 + 2 * 2  # header + folds x epochs
+    ablation = json.loads((root / "metrics" / "tiny_ablation.json").read_text())
+    assert set(ablation) == {"no_sa", "no_res"} and set(ablation["no_res"]) == {"acc", "uf1", "uar", "n"}
+
+
+def test_evaluate_rescoring_matches_training(trained):
+    root, params, _ = trained
+    again = evaluate_job(params, "tiny")
+    res = json.loads((root / "experiments" / "tiny" / "results.json").read_text())
+    assert (again["acc"], again["uf1"], again["uar"]) == (res["acc"], res["uf1"], res["uar"])
+    with pytest.raises(UserError, match="no results for experiment 'nope'"):
+        evaluate_job(params, "nope")
+
+
+def test_dvc_reads_the_metrics(trained, tmp_path):
+    root, _, _ = trained
+    subprocess.run([sys.executable, "-m", "dvc", "init", "--no-scm", "-q"], cwd=root, check=True)
+    (root / "dvc.yaml").write_text(yaml.safe_dump({"metrics": ["metrics/tiny.json"]}))
+    out = subprocess.run([sys.executable, "-m", "dvc", "metrics", "show", "--json"], cwd=root, check=True,
+                         capture_output=True, text=True).stdout
+    shown = json.loads(out)
+    data = next(iter(shown.values()))["data"]["metrics/tiny.json"]["data"]
+    assert data == json.loads((root / "metrics" / "tiny.json").read_text())
+
+
+def test_report_has_every_table_and_figures(trained):
+    root, params, _ = trained
+    result = report_job(params, root / "report")
+    md = (root / "report" / "report.md").read_text()
+    for title in ("Table I", "Table II", "Table III", "Table IV", "Table V", "Table VI", "Confusion matrices",
+                  "Gradient attention"):
+        assert title in md, title
+    assert "0.913" in md  # the paper's CASME II UF1 beside ours
+    assert (root / "report" / "report.html").read_text().count("<table>") == 7
+    assert (root / "report" / "figures" / "confusion_tiny.png").is_file()
+    assert (root / "report" / "figures" / "attention_tiny.png").is_file()
+    assert result["figures"] == 6  # three confusion matrices, three attention maps
+
+
+def test_experiment_groups_expand():
+    table = {"t1": {"model": ["vgg19", "resnet50"], "modalities": [["mesti"], ["apex_frame"]],
+                    "datasets": [["casme2"], ["samm"]], "protocol": "holdout", "classes": 5},
+             "t5": {"model": "meganet", "modalities": ["mesti"], "datasets": ["casme2", "samm"],
+                    "variants": {"full": {}, "no_ga": {"gradient_attention": False}}}}
+    exps = expand_experiments(table)
+    assert len(exps) == 2 * 2 * 2 + 2
+    assert exps["t1-vgg19-mesti-samm"] == ExperimentParams("vgg19", ("mesti",), ("samm",), "holdout", 5, {})
+    assert exps["t5-no_ga"].datasets == ("casme2", "samm") and exps["t5-no_ga"].model_params == {
+        "gradient_attention": False}
+    with pytest.raises(UserError, match="protocol must be one of loso, holdout"):
+        expand_experiments({"x": {"model": "meganet", "modalities": ["mesti"], "datasets": ["a"], "protocol": "kfold"}})
+
+
+def test_repo_experiments_are_all_valid(repo_params):
+    exps = expand_experiments(repo_params["experiments"])
+    assert len([e for e in exps if e.startswith("table1-")]) == 3 * 6 * 2
+    assert {"table3-casme2", "table4-samm", "table5-smic-hs-no_residual", "table6-samm-blocks4"} <= set(exps)
+    assert set(repo_params["train"]["run"]) <= set(repo_params["experiments"])
