@@ -203,6 +203,36 @@ def _alternatives(value: Any) -> list[list[str]]:
     return [list(v) for v in value] if isinstance(value[0], list) else [list(value)]
 
 
+@dataclass(frozen=True)
+class CacheParams:
+    """The shared cache: a local path, a network-filesystem path or an fsspec URL; empty = no shared cache.
+    The environment variables MER_PIPELINE_CACHE (url) and MER_PIPELINE_CACHE_OPTIONS (JSON) override them."""
+
+    url: str = ""
+    storage_options: dict[str, Any] = field(default_factory=dict)
+
+    def resolved(self) -> "CacheParams":
+        import os
+
+        url = os.environ.get("MER_PIPELINE_CACHE", self.url)
+        options = self.storage_options
+        if os.environ.get("MER_PIPELINE_CACHE_OPTIONS"):
+            try:
+                options = json.loads(os.environ["MER_PIPELINE_CACHE_OPTIONS"])
+            except json.JSONDecodeError:
+                raise UserError("MER_PIPELINE_CACHE_OPTIONS is not valid JSON") from None
+        return CacheParams(url, options)
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Where per-clip tasks run: in this process (default), a local dask cluster of `workers` processes, or an
+    existing dask scheduler at `scheduler`."""
+
+    workers: int = 0
+    scheduler: str = ""
+
+
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise UserError(f"{name} must be one of {', '.join(choices)}, got {value!r}")

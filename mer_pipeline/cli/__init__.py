@@ -4,7 +4,7 @@ import sys
 
 import typer
 
-from mer_pipeline.cli import data, modalities, training
+from mer_pipeline.cli import cache, data, modalities, training
 from mer_pipeline.errors import UserError
 from mer_pipeline.progress import console
 
@@ -17,6 +17,7 @@ app = typer.Typer(
 data.register(app)
 modalities.register(app)
 training.register(app)
+cache.register(app)
 
 
 def main(application: typer.Typer = app, args: list[str] | None = None) -> None:

@@ -35,3 +35,16 @@ def run_stage(command) -> None:
     app = typer.Typer(pretty_exceptions_enable=False)
     app.command()(command)
     main(app, sys.argv[1:])
+
+
+WorkersOpt = Annotated[int, typer.Option("--workers", help="Run per-clip tasks on a local dask cluster of N processes.")]
+SchedulerOpt = Annotated[str, typer.Option("--scheduler", help="Address of an existing dask scheduler (tcp://...).")]
+
+
+def scale_of(workers: int, scheduler: str):
+    from mer_pipeline.config import Scale
+    from mer_pipeline.errors import UserError
+
+    if workers < 0:
+        raise UserError(f"--workers must be >= 0, got {workers}")
+    return Scale(workers, scheduler)

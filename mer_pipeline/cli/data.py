@@ -8,8 +8,17 @@ import typer
 from mer_pipeline.synth.job import synth_job
 from mer_pipeline.datasets.job import index_job
 from mer_pipeline.faces.job import faces_job
-from mer_pipeline.cli.common import DatasetOpt, JsonOpt, ParamsOpt, report
-from mer_pipeline.config import FacesParams, IndexParams, SynthParams, dataset_params, label_table, load_params, section
+from mer_pipeline.cli.common import DatasetOpt, JsonOpt, ParamsOpt, SchedulerOpt, WorkersOpt, report, scale_of
+from mer_pipeline.config import (
+    CacheParams,
+    FacesParams,
+    IndexParams,
+    SynthParams,
+    dataset_params,
+    label_table,
+    load_params,
+    section,
+)
 
 
 def synth(params: ParamsOpt = Path("params.yaml"), as_json: JsonOpt = False) -> None:
@@ -30,10 +39,18 @@ def index(
     report(result, as_json, "index")
 
 
-def faces(dataset: DatasetOpt, params: ParamsOpt = Path("params.yaml"), as_json: JsonOpt = False) -> None:
-    """Align and equalise the faces of an indexed dataset into its Zarr store."""
+def faces(
+    dataset: DatasetOpt,
+    workers: WorkersOpt = 0,
+    scheduler: SchedulerOpt = "",
+    params: ParamsOpt = Path("params.yaml"),
+    as_json: JsonOpt = False,
+) -> None:
+    """Align and equalise the faces of an indexed dataset into its Zarr store (shared cache first, if set)."""
     p = load_params(params)
-    report(faces_job(dataset, section(p, "index", IndexParams), section(p, "faces", FacesParams)), as_json, "faces")
+    result = faces_job(dataset, section(p, "index", IndexParams), section(p, "faces", FacesParams),
+                       section(p, "cache", CacheParams), scale_of(workers, scheduler))
+    report(result, as_json, "faces")
 
 
 def register(app: typer.Typer) -> None:

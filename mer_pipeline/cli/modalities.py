@@ -7,23 +7,27 @@ from typing import Annotated, Optional
 import typer
 
 from mer_pipeline.modalities.job import modalities_job, preview_job
-from mer_pipeline.cli.common import DatasetOpt, JsonOpt, ParamsOpt, report
-from mer_pipeline.config import FacesParams, ModalitiesParams, load_params, section
+from mer_pipeline.cli.common import DatasetOpt, JsonOpt, ParamsOpt, SchedulerOpt, WorkersOpt, report, scale_of
+from mer_pipeline.config import CacheParams, FacesParams, ModalitiesParams, load_params, section
 
 
 def modalities(
     dataset: DatasetOpt,
     modality: Annotated[Optional[list[str]], typer.Option("--modality", "-m", help="Only these (repeatable); default: params modalities.names.")] = None,
     device: Annotated[Optional[str], typer.Option("--device", help="cpu, cuda or auto; overrides params.")] = None,
+    workers: WorkersOpt = 0,
+    scheduler: SchedulerOpt = "",
     params: ParamsOpt = Path("params.yaml"),
     as_json: JsonOpt = False,
 ) -> None:
-    """Compute modality stores from the faces store; only missing or stale samples are computed."""
+    """Compute modality stores from the faces store; only missing or stale samples are computed, and what the
+    shared cache holds is taken from it."""
     p = load_params(params)
     mparams = section(p, "modalities", ModalitiesParams)
     if device:
         mparams = replace(mparams, device=device)
-    result = modalities_job(dataset, section(p, "faces", FacesParams), mparams, modality or [])
+    result = modalities_job(dataset, section(p, "faces", FacesParams), mparams, modality or [],
+                            section(p, "cache", CacheParams), scale_of(workers, scheduler))
     for r in result["modalities"]:
         report(r, False, "modality")
     if as_json:

@@ -4,7 +4,7 @@ A registry entry says how to call the function with its params and how its resul
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
@@ -47,7 +47,7 @@ class Modality:
     compute: Callable[[list[torch.Tensor], list[KeyFrames], object], list[torch.Tensor]]
     images: tuple[tuple[str, slice], ...] = (("image", slice(0, 3)),)
     raw_channels: int = 3
-    notes: str = field(default="")
+    code: tuple[str, ...] = ()  # its own source files in this package (for cache keys)
 
 
 def _per_clip(fn):
@@ -67,12 +67,13 @@ def _flow_batched(clips, keys, params: FlowParams):
 
 MODALITIES: Registry[Modality] = Registry("modality")
 for _m in (
-    Modality("apex_frame", MapParams, _per_clip(apex_frame)),
-    Modality("mesti", MapParams, _per_clip(mesti)),
-    Modality("dynamic_image", MapParams, _per_clip(dynamic_image)),
-    Modality("active_image", MapParams, _per_clip(active_image)),
-    Modality("affective_image", MapParams, _per_clip(affective_image), notes="documented reconstruction"),
+    Modality("apex_frame", MapParams, _per_clip(apex_frame), code=("apex_frame.py",)),
+    Modality("mesti", MapParams, _per_clip(mesti), code=("mesti.py",)),
+    Modality("dynamic_image", MapParams, _per_clip(dynamic_image), code=("dynamic_image.py",)),
+    Modality("active_image", MapParams, _per_clip(active_image), code=("active_image.py",)),
+    Modality("affective_image", MapParams, _per_clip(affective_image), code=("affective_image.py",)),
     Modality("optical_flow", FlowParams, _flow_batched,
-             images=(("image", slice(0, 3)), ("image_apex_offset", slice(3, 6))), raw_channels=6),
+             images=(("image", slice(0, 3)), ("image_apex_offset", slice(3, 6))), raw_channels=6,
+             code=("optical_flow.py", "tvl1.py")),
 ):
     MODALITIES.register(_m.name)(_m)

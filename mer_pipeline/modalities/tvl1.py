@@ -30,13 +30,16 @@ class TVL1Params:
 
 
 def _gaussian_blur(img: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur as explicit weighted sums of shifted copies, not conv2d: conv2d picks its kernel by
+    batch size, and a clip's flow must not depend on which clips it was batched with."""
     radius = max(1, int(math.ceil(3 * sigma)))
-    x = torch.arange(-radius, radius + 1, dtype=img.dtype, device=img.device)
-    k = torch.exp(-(x**2) / (2 * sigma**2))
-    k = k / k.sum()
-    padded = F.pad(img, (radius, radius, radius, radius), mode="replicate")
-    out = F.conv2d(padded, k.view(1, 1, 1, -1))  # (B, 1, H + 2r, W)
-    return F.conv2d(out, k.view(1, 1, -1, 1))
+    taps = [math.exp(-(i * i) / (2 * sigma**2)) for i in range(-radius, radius + 1)]
+    taps = [t / sum(taps) for t in taps]
+    h, w = img.shape[-2:]
+    padded = F.pad(img, (radius, radius, 0, 0), mode="replicate")
+    out = sum(t * padded[..., :, i : i + w] for i, t in enumerate(taps))
+    padded = F.pad(out, (0, 0, radius, radius), mode="replicate")
+    return sum(t * padded[..., i : i + h, :] for i, t in enumerate(taps))
 
 
 def _centred_gradient(img: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -49,6 +49,11 @@ def open_store(path: Path, provenance: dict[str, Any], key: str = "params_hash")
     return root
 
 
+def open_writable(path: str | Path) -> zarr.Group:
+    """An existing store opened for writing entries (per-clip tasks, after `open_store` created it)."""
+    return zarr.open_group(str(path), mode="r+")
+
+
 def open_existing(path: Path) -> zarr.Group:
     path = Path(path)
     if not path.exists():

@@ -8,7 +8,7 @@ Layout of <dataset>/<modality>.zarr:
     image_apex_offset   optical_flow only: the apex -> offset image
     raw          (N, C', H, W) float32, the unscaled result (flow in pixels), one chunk per sample
     label3 label5 (N,) int16 (-1 = dropped by the mapping); key_frames (N, 3) int32 onset/apex/offset frame numbers
-    source       (N, 64) uint8: sha256 hex of the faces entry's input frames the sample was computed from
+    source       (N, 64) uint8: content key (sha256 hex) of the faces entry the sample was computed from
     done         (N,) uint8, one chunk per sample: 1 once every array of that sample is written
 A sample is present only when done == 1 and its source matches the current faces entry.
 """
@@ -68,12 +68,21 @@ def open_modality_store(path: Path, provenance: dict[str, Any], clips: list[dict
     return root
 
 
+def open_writable(path: str | Path) -> zarr.Group:
+    """An existing modality store opened for writing samples (per-clip tasks)."""
+    return zarr.open_group(str(path), mode="r+")
+
+
 def _hex(text: str) -> np.ndarray:
     return np.frombuffer(text.encode().ljust(64, b" ")[:64], np.uint8)
 
 
-def is_current(root: zarr.Group, i: int, source_sha: str) -> bool:
-    return bool(root["done"][i]) and bytes(root["source"][i]).decode().strip() == source_sha
+def source_of(root: zarr.Group, i: int) -> str:
+    return bytes(root["source"][i]).decode().strip()
+
+
+def is_current(root: zarr.Group, i: int, source_key: str) -> bool:
+    return bool(root["done"][i]) and source_of(root, i) == source_key
 
 
 def write_sample(root: zarr.Group, i: int, images: dict[str, np.ndarray], raw: np.ndarray, source_sha: str) -> None:

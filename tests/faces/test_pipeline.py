@@ -27,7 +27,7 @@ def test_no_face_is_reported_and_skipped(tiny_synth, tmp_path, repo_params):
 
     log = ProblemLog("synthetic")
     counts = run_faces(records, tiny_synth, tmp_path / "f.zarr", FacesParams(size=64), meta, no_face, log)
-    assert counts == {"written": 0, "kept": 0, "skipped": len(records)}
+    assert counts == {"written": 0, "cached": 0, "kept": 0, "skipped": len(records), "missing": 0}
     assert all(p.action == "skipped" and "no face found" in p.problem for p in log.items)
     assert list(store.complete_entries(store.open_existing(tmp_path / "f.zarr"))) == []
 
@@ -47,7 +47,7 @@ def test_faces_store_entries_and_rerun_keeps_them(tiny_synth, tmp_path, repo_par
     np.testing.assert_allclose(attrs["eye_centres_aligned"], [[29.76, 36.48], [66.24, 36.48]], atol=1e-6)
     assert root.attrs["params_hash"] and root.attrs["index_sha256"] == meta["index_sha256"]
     again = run_faces(records, tiny_synth, tmp_path / "f.zarr", params, meta, landmarker, ProblemLog("s"))
-    assert again == {"written": 0, "kept": len(records), "skipped": 0}
+    assert again == {"written": 0, "cached": 0, "kept": len(records), "skipped": 0, "missing": 0}
 
 
 def test_corrupt_frame_skips_only_that_clip(tiny_synth, tmp_path, repo_params, landmarker):

@@ -72,3 +72,13 @@ def test_flow_store_keeps_both_directions_and_raw_pixels(tiny_faces, tmp_path):
     assert root.attrs["images"] == ["image", "image_apex_offset"]
     assert root["image_apex_offset"].shape == (8, 3, 64, 64) and root["raw"].shape == (8, 6, 128, 128)
     assert np.abs(root["raw"][0, :2]).max() > 0.5  # flow in pixels, not rescaled
+
+
+def test_device_resolution(monkeypatch):
+    from mer_pipeline.modalities.runner import resolve_device
+
+    assert resolve_device("cpu").type == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto").type == "cpu"
+    with pytest.raises(UserError, match="no CUDA device"):
+        resolve_device("cuda")

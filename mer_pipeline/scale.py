@@ -1,0 +1,57 @@
+"""Running per-clip tasks in this process or on dask (local cluster or an existing scheduler).
+
+Tasks receive paths, params and clip records, never frame arrays; each worker builds its own heavy resources
+(mediapipe graph, CUDA context) on first use.
+"""
+
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from mer_pipeline.config import Scale
+
+
+@contextmanager
+def dask_client(scale: Scale):
+    """A distributed Client for `scale`, or None for in-process work."""
+    if not scale.workers and not scale.scheduler:
+        yield None
+        return
+    from distributed import Client, LocalCluster
+
+    if scale.scheduler:
+        with Client(scale.scheduler) as client:
+            yield client
+        return
+    with LocalCluster(n_workers=scale.workers, threads_per_worker=1, processes=True, dashboard_address=None) as cl:
+        with Client(cl) as client:
+            yield client
+
+
+def run_tasks(fn: Callable, job: Any, items: Sequence, scale: Scale, progress=None) -> list:
+    """fn(job, item) for every item, in order of items; on dask one task per item."""
+    with dask_client(scale) as client:
+        if client is None:
+            return [fn(job, item) for item in (progress(items) if progress else items)]
+        from distributed import as_completed
+
+        futures = client.map(fn, [job] * len(items), list(items), pure=False)
+        index = {f.key: i for i, f in enumerate(futures)}
+        results: list = [None] * len(items)
+        done = _Sized(as_completed(futures), len(futures))
+        for future in progress(done) if progress else done:
+            results[index[future.key]] = future.result()
+        return results
+
+
+class _Sized:
+    """An iterator with a known length, so progress bars can show a total."""
+
+    def __init__(self, it: Iterable, n: int):
+        self.it, self.n = it, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        return iter(self.it)

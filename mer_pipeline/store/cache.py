@@ -1,0 +1,177 @@
+"""The shared cache: content-addressed entries on a local path, a network filesystem or an fsspec URL (s3://, ...).
+
+An entry is ONE object, `<url>/v1/<kind>/<key[:2]>/<key>.npz`: an uncompressed-zip of plain arrays plus a
+`__meta__` member holding JSON (key parts, each array's sha256, shape and dtype). Nothing is unpickled
+(np.load(allow_pickle=False)) or executed. Keys hash everything that determines the content (clip identity, input
+checksum, params, code version), so a stale or foreign entry can never be read by mistake.
+
+Publication is atomic: on a local or network path the object is written to a hidden temporary name in the same
+folder and renamed (os.replace); on object stores a single PUT (or a multipart upload) becomes visible only once
+complete. A writer killed at any moment therefore leaves no readable partial entry; two writers of the same entry
+both succeed and the last rename/PUT wins with identical content; writers of different entries share nothing.
+"""
+
+import hashlib
+import io
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import fsspec
+import numpy as np
+
+from mer_pipeline import __version__
+from mer_pipeline.errors import UserError
+
+LAYOUT = "v1"
+TMP_PREFIX = ".tmp-"
+
+
+def content_key(kind: str, parts: dict[str, Any]) -> str:
+    """sha256 over the canonical JSON of everything that determines an entry's content."""
+    text = json.dumps({"kind": kind, "layout": LAYOUT, **parts}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def code_version(*files: Path, extra: str = "") -> str:
+    """A version of the code that computes an entry: hash of its source files (+ library versions)."""
+    h = hashlib.sha256(extra.encode())
+    for f in files:
+        h.update(Path(f).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _sha(a: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+
+
+@dataclass(frozen=True)
+class EntryInfo:
+    kind: str
+    key: str
+    path: str
+    size: int
+    mtime: float
+
+
+class Cache:
+    """A content-addressed entry cache on any fsspec filesystem."""
+
+    def __init__(self, url: str, storage_options: dict | None = None):
+        if not url:
+            raise UserError("no shared cache configured (params cache.url or MER_PIPELINE_CACHE)")
+        self.url = url.rstrip("/")
+        try:
+            self.fs, self.root = fsspec.core.url_to_fs(self.url, **(storage_options or {}))
+        except (ImportError, ValueError) as exc:
+            raise UserError(f"{url}: cannot open shared cache ({exc})") from None
+        self.local = "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,))
+
+    def path(self, kind: str, key: str) -> str:
+        return f"{self.root}/{LAYOUT}/{kind}/{key[:2]}/{key}.npz"
+
+    def get(self, kind: str, key: str) -> tuple[dict[str, np.ndarray], dict] | None:
+        """Arrays and metadata of an intact entry; None when absent or not intact (it is then recomputed)."""
+        try:
+            data = self.fs.cat_file(self.path(kind, key))
+        except FileNotFoundError:
+            return None
+        try:
+            return decode(data, key)
+        except ValueError:
+            return None
+
+    def put(self, kind: str, key: str, arrays: dict[str, np.ndarray], meta: dict) -> None:
+        """Publish an entry atomically."""
+        data = encode(kind, key, arrays, meta)
+        path = self.path(kind, key)
+        if self.local:
+            folder = os.path.dirname(path)
+            os.makedirs(folder, exist_ok=True)
+            tmp = os.path.join(folder, f"{TMP_PREFIX}{key}-{uuid.uuid4().hex}")
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        else:
+            self.fs.pipe_file(path, data)
+
+    def entries(self) -> list[EntryInfo]:
+        """Every published entry (temporary files of unfinished writes are not entries)."""
+        base = f"{self.root}/{LAYOUT}"
+        if not self.fs.exists(base):
+            return []
+        out = []
+        for path, info in self.fs.find(base, detail=True).items():
+            name = path.rsplit("/", 1)[-1]
+            if name.startswith(TMP_PREFIX) or not name.endswith(".npz"):
+                continue
+            kind = path[len(base) + 1 :].split("/", 1)[0]
+            out.append(EntryInfo(kind, name[:-4], path, int(info.get("size") or 0), _mtime(info)))
+        return sorted(out, key=lambda e: (e.kind, e.key))
+
+    def partials(self) -> list[str]:
+        base = f"{self.root}/{LAYOUT}"
+        if not self.fs.exists(base):
+            return []
+        return sorted(p for p in self.fs.find(base) if p.rsplit("/", 1)[-1].startswith(TMP_PREFIX))
+
+    def verify(self) -> dict[str, list]:
+        """Check every entry's zip CRCs, array hashes and key; list corrupt entries and unfinished writes."""
+        bad = []
+        for e in self.entries():
+            try:
+                decode(self.fs.cat_file(e.path), e.key)
+            except ValueError as exc:
+                bad.append({"kind": e.kind, "key": e.key, "path": e.path, "problem": str(exc)})
+        return {"checked": len(self.entries()), "corrupt": bad, "partial": self.partials()}
+
+    def remove(self, path: str) -> None:
+        self.fs.rm_file(path)
+
+    def gc(self, older_than_s: float) -> list[str]:
+        """Remove unfinished writes older than `older_than_s` (a live writer's file is younger)."""
+        now, removed = time.time(), []
+        for path in self.partials():
+            if now - _mtime(self.fs.info(path)) >= older_than_s:
+                self.fs.rm_file(path)
+                removed.append(path)
+        return removed
+
+
+def _mtime(info: dict) -> float:
+    for k in ("mtime", "LastModified", "last_modified", "created"):
+        v = info.get(k)
+        if v is not None:
+            return v.timestamp() if hasattr(v, "timestamp") else float(v)
+    return 0.0
+
+
+def encode(kind: str, key: str, arrays: dict[str, np.ndarray], meta: dict) -> bytes:
+    manifest = {"kind": kind, "key": key, "package_version": __version__, "meta": meta,
+                "arrays": {n: {"sha256": _sha(a), "shape": list(a.shape), "dtype": str(a.dtype)}
+                           for n, a in arrays.items()}}
+    buf = io.BytesIO()
+    np.savez(buf, __meta__=np.frombuffer(json.dumps(manifest).encode(), np.uint8), **arrays)
+    return buf.getvalue()
+
+
+def decode(data: bytes, key: str) -> tuple[dict[str, np.ndarray], dict]:
+    """Arrays and meta of an entry's bytes; ValueError naming what is wrong when it is not intact."""
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            manifest = json.loads(bytes(z["__meta__"]).decode())
+            arrays = {n: z[n] for n in z.files if n != "__meta__"}
+    except Exception as exc:  # zip CRC errors, truncation, bad JSON, pickled members
+        raise ValueError(f"unreadable entry ({exc.__class__.__name__}: {exc})") from None
+    if manifest.get("key") != key:
+        raise ValueError(f"entry holds key {manifest.get('key')}, not {key}")
+    for name, spec in manifest["arrays"].items():
+        if name not in arrays or _sha(arrays[name]) != spec["sha256"]:
+            raise ValueError(f"array {name!r} does not match its checksum")
+    return arrays, manifest["meta"]
