@@ -86,8 +86,8 @@ class FacesParams:
     min_detection_confidence: float = 0.5
 
     def __post_init__(self):
-        _check_choice("faces.reference", self.reference, ("onset", "apex"))
-        _check_choice("faces.equalise", self.equalise, ("none", "global", "clahe"))
+        check_choice("faces.reference", self.reference, ("onset", "apex"))
+        check_choice("faces.equalise", self.equalise, ("none", "global", "clahe"))
         if self.size < 32:
             raise UserError(f"faces.size must be at least 32, got {self.size}")
         if not 0.1 <= self.eye_distance <= 0.8 or not 0.1 <= self.eye_y <= 0.7:
@@ -106,101 +106,9 @@ class ModalitiesParams:
     params: dict[str, dict] = field(default_factory=dict)
 
     def __post_init__(self):
-        _check_choice("modalities.device", self.device.split(":")[0], ("auto", "cpu", "cuda"))
+        check_choice("modalities.device", self.device.split(":")[0], ("auto", "cpu", "cuda"))
         if self.size < 16 or self.batch_clips < 1:
             raise UserError("modalities.size must be >= 16 and modalities.batch_clips >= 1")
-
-
-@dataclass(frozen=True)
-class TrainParams:
-    """The training recipe (paper defaults) and which experiment groups `dvc repro` runs.
-
-    `profile` picks `profiles[profile]` (epochs, input_size): `cpu` for the synthetic default, `paper` for the
-    paper's 50 epochs at 224 px on a GPU machine.
-    """
-
-    out: str = "reports/experiments"
-    metrics: str = "reports/metrics"
-    device: str = "auto"
-    profile: str = "cpu"
-    profiles: dict[str, dict] = field(default_factory=dict)
-    batch_size: int = 16
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    focal_gamma: float = 2.0
-    hflip: bool = True
-    rotations: tuple[float, ...] = (-10.0, -5.0, 0.0, 5.0, 10.0)
-    test_fraction: float = 0.1
-    seed: int = 0
-    save_checkpoints: str = "last"
-    run: tuple[str, ...] = ()
-
-    def __post_init__(self):
-        _check_choice("train.profile", self.profile, tuple(self.profiles) or ("cpu",))
-        _check_choice("train.save_checkpoints", self.save_checkpoints, ("all", "last", "none"))
-        prof = self.profiles.get(self.profile, {})
-        if set(prof) - {"epochs", "input_size"}:
-            raise UserError(f"train.profiles.{self.profile}: only epochs and input_size may be set")
-
-    @property
-    def epochs(self) -> int:
-        return int(self.profiles.get(self.profile, {}).get("epochs", 50))
-
-    @property
-    def input_size(self) -> int:
-        return int(self.profiles.get(self.profile, {}).get("input_size", 224))
-
-
-@dataclass(frozen=True)
-class ExperimentParams:
-    """One experiment: a model, its input modalities (stacked along channels), the datasets (several = composite),
-    the protocol (loso | holdout) and the class set (3 = MEGC 2019, 5 = the paper's 5-class tables)."""
-
-    model: str
-    modalities: tuple[str, ...]
-    datasets: tuple[str, ...]
-    protocol: str = "loso"
-    classes: int = 3
-    model_params: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self):
-        _check_choice("experiment protocol", self.protocol, ("loso", "holdout"))
-        if self.classes not in (3, 5):
-            raise UserError(f"experiment classes must be 3 or 5, got {self.classes}")
-
-
-def expand_experiments(table: dict[str, Any]) -> dict[str, ExperimentParams]:
-    """Experiment groups -> named experiments. In a group, `model`, `modalities`, `datasets` may hold lists of
-    alternatives (modalities/datasets: a list of lists) and `variants` a name -> model_params table; each
-    combination becomes `<group>-<model>-<modalities>-<datasets>-<variant>` (only the varying parts)."""
-    import itertools
-
-    out: dict[str, ExperimentParams] = {}
-    for group, spec in (table or {}).items():
-        spec = dict(spec)
-        axes = {
-            "model": spec.pop("model") if isinstance(spec.get("model"), list) else [spec.pop("model", None)],
-            "modalities": _alternatives(spec.pop("modalities", None)),
-            "datasets": _alternatives(spec.pop("datasets", None)),
-            "variant": list((spec.pop("variants", None) or {"": {}}).items()),
-        }
-        base_params = spec.pop("model_params", {}) or {}
-        for model, mods, sets, (variant, vparams) in itertools.product(*axes.values()):
-            parts = [group]
-            parts += [model] if len(axes["model"]) > 1 else []
-            parts += ["+".join(mods)] if len(axes["modalities"]) > 1 else []
-            parts += ["+".join(sets)] if len(axes["datasets"]) > 1 else []
-            parts += [variant] if variant else []
-            data = {**spec, "model": model, "modalities": mods, "datasets": sets,
-                    "model_params": {**base_params, **(vparams or {})}}
-            out["-".join(parts)] = build(ExperimentParams, data, f"experiments.{group}")
-    return out
-
-
-def _alternatives(value: Any) -> list[list[str]]:
-    if not value:
-        return [[]]
-    return [list(v) for v in value] if isinstance(value[0], list) else [list(value)]
 
 
 @dataclass(frozen=True)
@@ -233,7 +141,7 @@ class Scale:
     scheduler: str = ""
 
 
-def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+def check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise UserError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
 

@@ -111,7 +111,7 @@ def faces_provenance(params: FacesParams, index_meta: dict) -> dict:
         "kind": "faces",
         "dataset": index_meta["dataset"],
         "params": asdict(params),
-        "params_hash": params_hash(params),
+        "params_hash": params_hash({k: v for k, v in asdict(params).items() if k != "out"}),  # what, not where
         "package_version": __version__,
         "index_sha256": index_meta["index_sha256"],
         "dataset_root": index_meta["root"],

@@ -4,7 +4,7 @@ Strain (Liong et al.): sqrt(u_x^2 + v_y^2 + 0.5 (u_y + v_x)^2), with central dif
 our torch implementation (GPU-capable, batched over frame pairs) or OpenCV contrib's DualTVL1 as the reference.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
@@ -17,17 +17,11 @@ LUMA = (0.299, 0.587, 0.114)
 
 
 @dataclass(frozen=True)
-class FlowParams:
-    """Solver choice and settings; the mapping to an image uses fixed scales so magnitudes compare across clips."""
+class FlowParams(TVL1Params):
+    """The TV-L1 settings plus the solver choice; the mapping to an image uses fixed scales so magnitudes compare
+    across clips."""
 
     method: str = "torch"  # torch | opencv
-    tau: float = 0.25
-    lam: float = 0.15
-    theta: float = 0.3
-    scales: int = 4
-    zoom: float = 0.5
-    warps: int = 5
-    iterations: int = 30
     flow_max_px: float = 4.0  # |u|, |v| mapped to [0, 1] as 0.5 + 0.5 u / flow_max_px
     strain_max: float = 0.5  # strain mapped to [0, 1] as strain / strain_max
 
@@ -39,7 +33,7 @@ class FlowParams:
         return {"scaling": "flow", "flow_max_px": self.flow_max_px, "strain_max": self.strain_max}
 
     def solver(self) -> TVL1Params:
-        return TVL1Params(self.tau, self.lam, self.theta, self.scales, self.zoom, self.warps, self.iterations)
+        return TVL1Params(**{f.name: getattr(self, f.name) for f in fields(TVL1Params)})
 
 
 def to_gray255(frames: torch.Tensor) -> torch.Tensor:

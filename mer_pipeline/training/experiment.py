@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from mer_pipeline import __version__
-from mer_pipeline.config import ExperimentParams, TrainParams
+from mer_pipeline.training.params import ExperimentParams, TrainParams
 from mer_pipeline.evaluation.metrics import scores
 from mer_pipeline.models import create_model, parameter_count
 from mer_pipeline.training.checkpoint import save_checkpoint

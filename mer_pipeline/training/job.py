@@ -27,7 +27,8 @@ def train_job(params: dict, name: str, device: str | None = None) -> dict:
     several; for `dvc metrics show`) and, per
     experiment, its folder under `<train.out>/<group>/` (the group folder itself for a single experiment).
     """
-    from mer_pipeline.config import TrainParams, expand_experiments, section
+    from mer_pipeline.config import section
+    from mer_pipeline.training.params import TrainParams, expand_experiments
     from mer_pipeline.errors import UserError
     from mer_pipeline.modalities.runner import resolve_device
     from mer_pipeline.training.experiment import run_experiment
@@ -63,7 +64,8 @@ def train_job(params: dict, name: str, device: str | None = None) -> dict:
 
 def evaluate_job(params: dict, name: str) -> dict:
     """Re-score an experiment's predictions.csv (pooled over folds) without training."""
-    from mer_pipeline.config import TrainParams, section
+    from mer_pipeline.config import section
+    from mer_pipeline.training.params import TrainParams
     from mer_pipeline.evaluation.report import rescore
 
     t = section(params, "train", TrainParams)

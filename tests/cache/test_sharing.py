@@ -85,3 +85,56 @@ def test_two_dask_workers_write_the_same_bytes_as_serial(reference, tmp_path):
     counts = write_all(reference / "index", tmp_path / "dask", "", workers=2)
     assert counts["faces"]["written"] == 8 and all(counts[n]["computed"] == 8 for n in NAMES)
     assert_same_run(reference / "ref", tmp_path / "dask")
+
+
+def test_cache_commands(reference, tmp_path, capsys):
+    import json
+    import shutil
+    from dataclasses import asdict
+
+    import yaml
+    from conftest import REPO
+    from writer import FACES, MODALITIES
+
+    from mer_pipeline.cli import app, main
+
+    shutil.copytree(reference / "index", tmp_path / "index" / "synthetic")
+    shutil.copytree(reference / "ref", tmp_path / "mine" / "synthetic")  # stores computed before a cache existed
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["index"]["out"] = str(tmp_path / "index")
+    params["faces"] = {**asdict(FACES), "out": str(tmp_path / "mine")}
+    params["modalities"] = {**asdict(MODALITIES), "names": list(NAMES), "out": str(tmp_path / "mine")}
+    params["cache"]["url"] = str(tmp_path / "shared")
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+
+    def cli(*args):
+        with pytest.raises(SystemExit) as exc:
+            main(app, [*args, "--params", str(path)])
+            raise SystemExit(0)
+        out, err = capsys.readouterr()
+        return exc.value.code, out, err
+
+    code, out, _ = cli("cache", "push", "-d", "synthetic", "--json")
+    pushed = json.loads(out)
+    assert code == 0 and pushed["faces_pushed"] == 8 and [m["pushed"] for m in pushed["modalities"]] == [8, 8]
+    assert json.loads(cli("cache", "push", "-d", "synthetic", "--json")[1])["faces_present"] == 8
+    code, out, _ = cli("cache", "ls", "--json")
+    assert code == 0 and json.loads(out)["entries"] == 24 and len(json.loads(out)["list"]) == 24
+
+    params["faces"]["out"] = params["modalities"]["out"] = str(tmp_path / "theirs")  # a colleague's checkout
+    path.write_text(yaml.safe_dump(params))
+    code, out, _ = cli("cache", "pull", "-d", "synthetic", "--json")
+    pulled = json.loads(out)
+    assert code == 0 and pulled["faces"]["cached"] == 8 and [m["cached"] for m in pulled["modalities"]] == [8, 8]
+    assert_same_run(reference / "ref", tmp_path / "theirs" / "synthetic")  # a pushed entry equals a computed one
+
+    victim = next((tmp_path / "shared").rglob("*.npz"))
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    victim.write_bytes(bytes(data))
+    code, out, err = cli("cache", "verify", "--json")
+    assert code == 1 and json.loads(out)["corrupt_count"] == 1 and str(victim) in err
+    code, out, _ = cli("cache", "verify", "--delete", "--json")
+    assert code == 0 and json.loads(out)["deleted"] == 1 and not victim.exists()
+    assert json.loads(cli("cache", "gc", "--json")[1])["removed"] == 0

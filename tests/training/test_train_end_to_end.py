@@ -8,7 +8,8 @@ import pytest
 import yaml
 from conftest import REPO
 
-from mer_pipeline.config import ExperimentParams, ModalitiesParams, expand_experiments
+from mer_pipeline.config import ModalitiesParams
+from mer_pipeline.training.params import ExperimentParams, expand_experiments
 from mer_pipeline.errors import UserError
 from mer_pipeline.evaluation.job import report_job
 from mer_pipeline.modalities.runner import run_modality
