@@ -10,7 +10,9 @@ Layout written under `out`:
 
 import csv
 import json
+import re
 import shutil
+import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -123,6 +125,19 @@ def _write_sheet(path: Path, clips: list[SynthClip]) -> None:
         ws.append([c.subject, c.filename, None, c.onset, c.apex, c.offset, None, PATTERNS[c.emotion].action_units,
                    c.emotion])
     wb.save(path)
+    _strip_timestamps(path)
+
+
+def _strip_timestamps(path: Path) -> None:
+    """openpyxl stamps the save time into docProps/core.xml and the zip members; fix both so the dataset is
+    byte-for-byte reproducible (DVC hashes it)."""
+    with zipfile.ZipFile(path) as z:
+        members = [(info.filename, z.read(info.filename)) for info in z.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members:
+            if name == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*", rb"\g<1>2000-01-01T00:00:00Z", data)
+            z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
 
 
 def _write_ground_truth(path: Path, clips: list[SynthClip]) -> None:
