@@ -101,4 +101,5 @@ def test_end_to_end_synth_index_faces(tmp_path, capsys):
 
 def test_modalities_without_faces_is_one_line_error(tmp_path, capsys):
     code, _, err = run_cli(capsys, "modalities", "-d", "synthetic", "--params", str(_params(tmp_path)))
-    assert code == 2 and "store not found" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and "faces store not found (run `mer-pipeline faces` first)" in err
+    assert len(err.strip().splitlines()) == 1

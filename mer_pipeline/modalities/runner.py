@@ -135,6 +135,8 @@ def run_modality(name: str, faces_path: Path, out: Path, settings: ModalitiesPar
                  cache: CacheParams = CacheParams(), scale: Scale = Scale(), compute: bool = True) -> dict:
     """Compute modality `name` for every complete faces entry into `out`. Returns counts."""
     modality, params = modality_params(settings, name)
+    if not Path(faces_path).exists():
+        raise UserError(f"{faces_path}: faces store not found (run `mer-pipeline faces` first)")
     faces = faces_store.open_existing(faces_path)
     ids = list(faces_store.complete_entries(faces))
     if not ids:
