@@ -112,3 +112,20 @@ def test_missing_sheet_names_what_was_expected(tmp_path, repo_params, name, expe
     (tmp_path / "empty").mkdir()
     with pytest.raises(UserError, match=f"no annotation sheet found .*{expected}"):
         run(repo_params, name, tmp_path / "empty")
+
+
+def test_casme2_legacy_xls_sheet(tmp_path, repo_params):
+    """CASME2_label_Ver_2.xls (legacy BIFF) read through pandas + xlrd, found by its distributed name."""
+    import shutil
+
+    from conftest import REPO
+    from layouts import write_frames
+
+    shutil.copy(REPO / "tests" / "fixtures" / "CASME2_label_Ver_2.xls", tmp_path)
+    write_frames(tmp_path / "CASME2_RAW_selected" / "sub01" / "EP02_01f", [f"img{n}.jpg" for n in range(46, 87)])
+    write_frames(tmp_path / "CASME2_RAW_selected" / "sub01" / "EP03_02", [f"img{n}.jpg" for n in range(3, 8)])
+    records, log, *_ = run(repo_params, "casme2", tmp_path)
+    assert (records["sub01/EP02_01f"].onset, records["sub01/EP02_01f"].apex) == (46, 59)
+    assert records["sub01/EP03_02"].apex == 5 and records["sub01/EP03_02"].apex_source == "middle"
+    reasons = {p.where: p.problem for p in log.items}
+    assert "clip folder missing" in reasons["sub02/EP09f"]
