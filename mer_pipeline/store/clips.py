@@ -10,7 +10,7 @@ A reader trusts only entries with complete=true, so a run killed mid-write leave
 """
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,27 +23,35 @@ SCHEMA_VERSION = 1
 CLIPS = "clips"
 
 
+def reuse_or_clear(path: Path, kind: str, current: Callable[[dict], bool]) -> zarr.Group | None:
+    """An existing store of `kind` whose attributes pass `current`, opened for writing. One of that kind that does not
+    pass is a stale derived cache: it is removed and None returned (as for no store). Anything else at `path` is
+    never touched: a one-line error."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        root = zarr.open_group(str(path), mode="r+")
+        found = root.attrs.get("kind")
+    except Exception as exc:
+        found = f"unreadable, {exc.__class__.__name__}"
+    if found != kind:
+        raise UserError(f"{path}: exists and is not a mer_pipeline {kind} store ({found}); refusing to overwrite")
+    if current(dict(root.attrs)):
+        return root
+    shutil.rmtree(path)
+    return None
+
+
 def open_store(path: Path, provenance: dict[str, Any], key: str = "params_hash") -> zarr.Group:
     """Open `path` for writing entries, creating it with `provenance` (which names its "kind") as attributes.
 
-    An existing store of the same kind and provenance[key] is reused (complete entries are kept); one of the same
-    kind built with other params is a stale derived cache and is rebuilt; anything else is never touched.
+    A store of the same kind and provenance[key] is reused (its complete entries are kept); see `reuse_or_clear`.
     """
-    path = Path(path)
-    if path.exists():
-        try:
-            root = zarr.open_group(str(path), mode="r+")
-            kind = root.attrs.get("kind")
-        except Exception as exc:
-            raise UserError(f"{path}: exists but is not a readable Zarr store ({exc.__class__.__name__}); "
-                            "refusing to overwrite") from None
-        if kind != provenance.get("kind"):
-            raise UserError(f"{path}: exists and is not a mer_pipeline {provenance.get('kind')} store; "
-                            "refusing to overwrite")
-        if root.attrs.get(key) == provenance.get(key):
-            root.attrs.update(provenance)
-            return root
-        shutil.rmtree(path)
+    root = reuse_or_clear(path, provenance["kind"], lambda attrs: attrs.get(key) == provenance.get(key))
+    if root is not None:
+        root.attrs.update(provenance)
+        return root
     root = zarr.open_group(str(path), mode="w", attributes={"schema_version": SCHEMA_VERSION, **provenance})
     root.create_group(CLIPS)
     return root

@@ -13,7 +13,6 @@ Layout of <dataset>/<modality>.zarr:
 A sample is present only when done == 1 and its source matches the current faces entry.
 """
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +20,9 @@ import numpy as np
 import zarr
 
 from mer_pipeline.errors import UserError
-from mer_pipeline.store.clips import SCHEMA_VERSION
+from mer_pipeline.store.clips import SCHEMA_VERSION, reuse_or_clear
 
 SAMPLE_DIMS = ("sample", "channel", "y", "x")
-
-
-def _is_ours(path: Path, kind: str) -> zarr.Group | None:
-    try:
-        root = zarr.open_group(str(path), mode="r+")
-    except Exception:
-        return None
-    return root if root.attrs.get("kind") == kind else None
 
 
 def open_modality_store(path: Path, provenance: dict[str, Any], clips: list[dict], images: tuple[str, ...],
@@ -39,16 +30,12 @@ def open_modality_store(path: Path, provenance: dict[str, Any], clips: list[dict
     """Open or create the store for exactly `clips` (dicts with clip_id, subject, emotion, label3, label5, onset, apex,
     offset). A store from other params or another clip list is a stale derived cache and is rebuilt; a folder
     that is not a modality store is never touched."""
-    path = Path(path)
     ids = [c["clip_id"] for c in clips]
-    if path.exists():
-        root = _is_ours(path, "modality")
-        if root is None:
-            raise UserError(f"{path}: exists and is not a mer_pipeline modality store; refusing to overwrite")
-        if root.attrs.get("params_hash") == provenance["params_hash"] and root.attrs.get("clip_ids") == ids:
-            root.attrs.update({k: v for k, v in provenance.items() if k != "params_hash"})
-            return root
-        shutil.rmtree(path)
+    root = reuse_or_clear(path, "modality", lambda attrs: attrs.get("params_hash") == provenance["params_hash"]
+                          and attrs.get("clip_ids") == ids)
+    if root is not None:
+        root.attrs.update(provenance)
+        return root
     n = len(clips)
     root = zarr.open_group(str(path), mode="w", attributes={
         "schema_version": SCHEMA_VERSION, **provenance, "clip_ids": ids,

@@ -54,9 +54,9 @@ def test_stale_store_is_rebuilt_and_foreign_folders_refused(tmp_path):
     assert list(store.complete_entries(rebuilt)) == [] and rebuilt.attrs["params_hash"] == "def"
     (tmp_path / "junk.zarr").mkdir()
     (tmp_path / "junk.zarr" / "zarr.json").write_text("{not json")
-    with pytest.raises(UserError, match="junk.zarr: exists but is not a readable Zarr store"):
+    with pytest.raises(UserError, match=r"junk.zarr: exists and is not a mer_pipeline faces store \(unreadable"):
         store.open_store(tmp_path / "junk.zarr", faces)
     other = store.open_store(tmp_path / "other.zarr", {"params_hash": "abc", "kind": "something"})
-    with pytest.raises(UserError, match="other.zarr: exists and is not a mer_pipeline faces store"):
+    with pytest.raises(UserError, match=r"other.zarr: exists and is not a mer_pipeline faces store \(something\)"):
         store.open_store(tmp_path / "other.zarr", faces)
     assert other.attrs["kind"] == "something"
