@@ -21,17 +21,17 @@ ABLATIONS = (("full model", {}), ("no gradient attention", {"gradient_attention"
 
 
 def load_results(root: Path) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted(Path(root).rglob("results.json"))]
+    """Every experiment's results.json under `root`, each with the folder it is in under "folder"."""
+    return [{**json.loads(p.read_text()), "folder": p.parent} for p in sorted(Path(root).rglob("results.json"))]
 
 
 def rescore(root: Path, name: str) -> dict:
     """Pooled and per-fold metrics recomputed from an experiment's predictions.csv."""
-    hits = [p for p in Path(root).rglob("results.json") if json.loads(p.read_text())["experiment"] == name]
-    if not hits:
+    result = next((r for r in load_results(root) if r["experiment"] == name), None)
+    if result is None:
         raise UserError(f"{root}: no results for experiment {name!r} (run `mer-pipeline train -e {name}`)")
-    folder = hits[0].parent
-    names = json.loads(hits[0].read_text())["class_names"]
-    with open(folder / "predictions.csv", newline="") as fh:
+    names = result["class_names"]
+    with open(result["folder"] / "predictions.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     idx = {c: i for i, c in enumerate(names)}
     y, p = [idx[r["y_true"]] for r in rows], [idx[r["y_pred"]] for r in rows]
@@ -107,7 +107,7 @@ def tables(results: list[dict]) -> list[tuple]:
     return out
 
 
-def figures(results: list[dict], root: Path, stores: Path, out: Path) -> list[tuple]:
+def figures(results: list[dict], stores: Path, out: Path) -> list[tuple]:
     blocks = [("h2", "Confusion matrices (pooled over folds)")]
     for r in results:
         png = out / "figures" / f"confusion_{r['experiment']}.png"
@@ -115,7 +115,7 @@ def figures(results: list[dict], root: Path, stores: Path, out: Path) -> list[tu
         blocks.append(("img", r["experiment"], png.relative_to(out)))
     blocks.append(("h2", "Gradient attention over MESTI inputs (MEGANet, held-out clips of the last fold)"))
     for r in results:
-        ckpt = _result_folder(root, r["experiment"]) / "checkpoint.pt"
+        ckpt = r["folder"] / "checkpoint.pt"
         c = r["config"]
         if c["model"] != "meganet" or c["modalities"] != ["mesti"] or not ckpt.is_file() or \
                 not c["model_params"].get("gradient_attention", True):
@@ -124,13 +124,6 @@ def figures(results: list[dict], root: Path, stores: Path, out: Path) -> list[tu
         _attention_figure(r, ckpt, stores, png)
         blocks.append(("img", f"gradient attention — {r['experiment']}", png.relative_to(out)))
     return blocks
-
-
-def _result_folder(root: Path, name: str) -> Path:
-    for p in Path(root).rglob("results.json"):
-        if json.loads(p.read_text())["experiment"] == name:
-            return p.parent
-    raise UserError(f"{root}: no results for {name!r}")
 
 
 def _attention_figure(result: dict, ckpt: Path, stores: Path, png: Path) -> None:
@@ -198,7 +191,7 @@ def write_report(root: Path, out: Path, stores: Path) -> dict:
     if not results:
         raise UserError(f"{root}: no experiment results (run `mer-pipeline train` or `dvc repro`)")
     out.mkdir(parents=True, exist_ok=True)
-    blocks = tables(results) + figures(results, root, stores, out)
+    blocks = tables(results) + figures(results, stores, out)
     (out / "report.md").write_text(render_markdown(blocks))
     (out / "report.html").write_text(render_html(blocks))
     return {"out": str(out), "experiments": len(results),
