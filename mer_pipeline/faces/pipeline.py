@@ -41,6 +41,11 @@ class AlignedClip:
     landmarks: np.ndarray
 
 
+def cache_arrays(clip: AlignedClip) -> dict[str, np.ndarray]:
+    """A faces cache entry's arrays: the AlignedClip fields, by name."""
+    return {"frames": clip.frames, "matrix": clip.matrix, "landmarks": clip.landmarks}
+
+
 @dataclass(frozen=True)
 class FacesJob:
     """What a per-clip task needs (paths and params only, so it travels to dask workers)."""
@@ -75,11 +80,6 @@ def decode_frames(raw: list[bytes], root: Path, files: tuple[str, ...], clip_id:
             raise ClipError(clip_id, f"frame {root / name} is {bgr.shape[1]}x{bgr.shape[0]}, unlike the clip's first")
         frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
     return np.stack(frames)
-
-
-def load_frames(root: Path, files: tuple[str, ...], clip_id: str) -> tuple[np.ndarray, str]:
-    raw, checksum = read_frame_bytes(root, files, clip_id)
-    return decode_frames(raw, root, files, clip_id), checksum
 
 
 def align_clip(frames: np.ndarray, reference: int, landmarker: Landmarker, params: FacesParams, clip_id: str) -> AlignedClip:
@@ -166,8 +166,7 @@ def process_clip(job: FacesJob, rec: ClipRecord, landmarker: Landmarker | None =
         cache = Cache(job.cache.url, job.cache.storage_options) if job.cache.url else None
         hit = cache.get("faces", key) if cache else None
         if hit:
-            arrays, _ = hit
-            clip, status = AlignedClip(arrays["frames"], arrays["transform"], arrays["landmarks"]), "cached"
+            clip, status = AlignedClip(**hit[0]), "cached"
         elif not job.compute:
             return "missing", ""
         else:
@@ -175,8 +174,7 @@ def process_clip(job: FacesJob, rec: ClipRecord, landmarker: Landmarker | None =
             lm = landmarker or _process_landmarker(params.min_detection_confidence)
             clip, status = align_clip(frames, reference, lm, params, rec.clip_id), "written"
             if cache:
-                cache.put("faces", key, {"frames": clip.frames, "transform": clip.matrix,
-                                         "landmarks": clip.landmarks}, {"clip_id": rec.clip_id})
+                cache.put("faces", key, cache_arrays(clip), {"clip_id": rec.clip_id})
     except ClipError as err:
         return "skipped", err.reason
     store.write_entry(root, rec.clip_id, {"frames": clip.frames}, entry_metadata(rec, clip, reference, checksum, key))
@@ -216,12 +214,12 @@ def push_faces(store_path: Path, cache: Cache) -> dict:
     root = store.open_existing(store_path)
     counts = {"pushed": 0, "present": 0}
     for clip_id in store.complete_entries(root):
-        arrays, attrs = store.read_entry(root, clip_id)
-        key = attrs["content_key"]
-        if cache.get("faces", key):
+        key = store.entry_attrs(root, clip_id)["content_key"]
+        if cache.has("faces", key):
             counts["present"] += 1
             continue
-        cache.put("faces", key, {"frames": arrays["frames"], "transform": np.asarray(attrs["transform"]),
-                                 "landmarks": np.asarray(attrs["landmarks"])}, {"clip_id": clip_id})
+        arrays, attrs = store.read_entry(root, clip_id)
+        clip = AlignedClip(arrays["frames"], np.asarray(attrs["transform"]), np.asarray(attrs["landmarks"]))
+        cache.put("faces", key, cache_arrays(clip), {"clip_id": clip_id})
         counts["pushed"] += 1
     return counts

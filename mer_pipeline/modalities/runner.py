@@ -104,10 +104,11 @@ def process_clips(job: ModalityJob, indices: list[int]) -> list[str]:
     status, todo = {}, []
     for i in indices:
         attrs = faces_store.entry_attrs(faces, ids[i])
-        key = job.key(attrs["content_key"])
         if mstore.is_current(root, i, attrs["content_key"]):
             status[i] = "kept"
-        elif cache and (hit := cache.get("modality", key)):
+            continue
+        key = job.key(attrs["content_key"])
+        if cache and (hit := cache.get("modality", key)):
             arrays, _ = hit
             mstore.write_sample(root, i, {n: arrays[n] for n, _ in modality.images}, arrays["raw"], attrs["content_key"])
             status[i] = "cached"
@@ -174,7 +175,7 @@ def push_modality(name: str, out: Path, settings: ModalitiesParams, cache: Cache
         if not done:
             continue
         key = job.key(mstore.source_of(root, i))
-        if cache.get("modality", key):
+        if cache.has("modality", key):
             counts["present"] += 1
             continue
         sample = mstore.read_sample(root, i)

@@ -85,6 +85,10 @@ class Cache:
         except ValueError:
             return None
 
+    def has(self, kind: str, key: str) -> bool:
+        """Whether an entry is published (without reading it; `verify` checks integrity)."""
+        return self.fs.exists(self.path(kind, key))
+
     def put(self, kind: str, key: str, arrays: dict[str, np.ndarray], meta: dict) -> None:
         """Publish an entry atomically."""
         data = encode(kind, key, arrays, meta)
