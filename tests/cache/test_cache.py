@@ -111,7 +111,8 @@ def test_s3_round_trip_on_a_loopback_server(tmp_path):
         cache.put("faces", "f" * 64, ARRAYS, {"clip_id": "sub01/EP01"})
         other = Cache("s3://lab/mer-cache", options)  # a second member
         arrays, meta = other.get("faces", "f" * 64)
-        np.testing.assert_array_equal(arrays["m"], ARRAYS["m"]) and meta == {"clip_id": "sub01/EP01"}
+        np.testing.assert_array_equal(arrays["m"], ARRAYS["m"])
+        assert meta == {"clip_id": "sub01/EP01"}
         assert [e.key for e in other.entries()] == ["f" * 64]
         assert other.verify() == {"checked": 1, "corrupt": [], "partial": []}
         assert other.get("faces", "0" * 64) is None
