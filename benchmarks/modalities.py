@@ -18,12 +18,12 @@ import numpy as np
 import torch
 from skimage import data as skdata
 
-from mer_pipeline.modalities import MODALITIES
+from mer_pipeline.config import FlowParams
+from mer_pipeline.modalities import registry
 from mer_pipeline.modalities.active_image import active_image_coefficients
 from mer_pipeline.modalities.base import KeyFrames, clip_from_frames
 from mer_pipeline.modalities.dynamic_image import dynamic_image_coefficients
 from mer_pipeline.modalities.mesti import mesti_coefficients
-from mer_pipeline.modalities.optical_flow import FlowParams
 
 
 def workload(n_clips: int, frames: int, size: int, seed: int = 0):
@@ -70,7 +70,7 @@ def numpy_baselines(flow: FlowParams):
 
 
 def time_torch(name, clips, device, batch, flow_params):
-    m = MODALITIES.get(name)
+    m = registry.get(name)
     params = flow_params if name == "optical_flow" else None
     start = time.perf_counter()
     for i in range(0, len(clips), batch):
@@ -99,7 +99,7 @@ def main() -> None:
     if device.type == "cuda":  # warm-up: CUDA context and kernels
         time_torch("optical_flow", clips[:2], device, args.batch, flow)
     rows, baselines = [], numpy_baselines(flow)
-    for name in MODALITIES.names():
+    for name in registry.known():
         t_torch = time_torch(name, clips, device, args.batch, flow)
         start = time.perf_counter()
         for c, k in clips:

@@ -1,7 +1,7 @@
 """DVC stage: aligned faces of one indexed dataset (argument: dataset name)."""
 
-from mer_pipeline.cli import data
+from mer_pipeline.cli import faces
 from mer_pipeline.cli.common import run_stage
 
 if __name__ == "__main__":
-    run_stage(data.faces)
+    run_stage(faces.faces)

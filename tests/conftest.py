@@ -5,15 +5,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/layouts.py helpers
 
-from mer_pipeline.config import load_params  # noqa: E402
+from mer_pipeline.config import Params  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
-def repo_params() -> dict:
+def repo_params() -> Params:
     """The repository's params.yaml: tests use the shipped label tables, never copies of them."""
-    return load_params(REPO / "params.yaml")
+    return Params.load(REPO / "params.yaml")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -53,15 +53,15 @@ def landmarker():
 @pytest.fixture(scope="session")
 def tiny_faces(tiny_synth, tmp_path_factory, repo_params, landmarker) -> Path:
     """Faces store (128 px, CLAHE) of the tiny synthetic dataset."""
-    from mer_pipeline.config import DatasetParams, FacesParams, label_table
+    from mer_pipeline.config import DatasetParams, FacesParams
     from mer_pipeline.datasets import ADAPTERS
     from mer_pipeline.datasets.index import build_index, index_meta, read_index, write_index
-    from mer_pipeline.faces.pipeline import run_faces
+    from mer_pipeline.faces.task import run_faces
     from mer_pipeline.problems import ProblemLog
 
     out = tmp_path_factory.mktemp("faces")
     dparams = DatasetParams(adapter="casme2", root=str(tiny_synth), fps=200, labels="casme2")
-    labels = label_table(repo_params, "casme2")
+    labels = repo_params.labels["casme2"]
     log = ProblemLog("synthetic")
     records = build_index("synthetic", ADAPTERS.get("casme2"), dparams, labels, log)
     write_index(out / "index", records, log, index_meta("synthetic", dparams, labels))

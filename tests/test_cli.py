@@ -8,7 +8,7 @@ import yaml
 from conftest import REPO, TINY_SYNTH
 from typer.testing import CliRunner
 
-from mer_pipeline.cli import app, main
+from mer_pipeline.cli.app import app, main
 from mer_pipeline.store import clips as store
 
 
@@ -78,7 +78,7 @@ def test_end_to_end_synth_index_faces(tmp_path, capsys):
     assert code == 0 and json.loads(out)["clips"] == 8 and json.loads(out)["problems"] == []
     code, out, _ = run_cli(capsys, "faces", "--dataset", "synthetic", "--params", params, "--json")
     result = json.loads(out)
-    assert code == 0 and result["written"] == 8 and result["skipped"] == 0
+    assert code == 0 and result["computed"] == 8 and result["skipped"] == 0
     root = store.open_existing(tmp_path / "faces" / "synthetic" / "faces.zarr")
     assert len(list(store.complete_entries(root))) == 8
     assert root.attrs["kind"] == "faces" and root.attrs["dataset"] == "synthetic"
@@ -103,3 +103,15 @@ def test_modalities_without_faces_is_one_line_error(tmp_path, capsys):
     code, _, err = run_cli(capsys, "modalities", "-d", "synthetic", "--params", str(_params(tmp_path)))
     assert code == 2 and "faces store not found (run `mer-pipeline faces` first)" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_the_cli_answers_help_without_heavy_imports():
+    """Importing the CLI (every command module) loads neither torch, mediapipe nor zarr: they are imported inside the
+    commands that use them."""
+    import subprocess
+    import sys
+
+    code = ("import sys, mer_pipeline.cli.app as a; a.app(['faces', '--help'], standalone_mode=False); "
+            "print(sorted(m for m in ('torch', 'mediapipe', 'zarr', 'cv2', 'dask') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"

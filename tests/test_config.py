@@ -1,24 +1,26 @@
-import pytest
+import copy
 
-from mer_pipeline.config import (
-    FacesParams,
-    SynthParams,
-    build,
-    dataset_params,
-    label_table,
-    load_params,
-    params_hash,
-    section,
-)
+import pytest
+import yaml
+from conftest import REPO
+
+from mer_pipeline.config import FacesParams, FlowParams, MapParams, Params, build, params_hash, read_yaml
 from mer_pipeline.errors import UserError
 
 
+@pytest.fixture
+def raw() -> dict:
+    return copy.deepcopy(yaml.safe_load((REPO / "params.yaml").read_text()))
+
+
 def test_repo_params_build(repo_params):
-    assert section(repo_params, "faces", FacesParams).size == 224
-    assert section(repo_params, "synth", SynthParams).classes == ("happiness", "surprise", "disgust", "repression")
-    samm = label_table(repo_params, "samm")
+    assert repo_params.faces.size == 224
+    assert repo_params.synth.classes == ("happiness", "surprise", "disgust", "repression")
+    samm = repo_params.labels["samm"]
     assert [e for e, c in samm.five_class.items() if c == "other"] == ["other", "disgust", "fear", "sadness"]
-    assert dataset_params(repo_params, "smic-hs").fps == 100
+    assert repo_params.dataset("smic-hs").fps == 100
+    assert isinstance(repo_params.modalities.params["optical_flow"], FlowParams)
+    assert isinstance(repo_params.modalities.params["mesti"], MapParams)
 
 
 def test_unknown_key_fails_loudly():
@@ -33,20 +35,40 @@ def test_wrong_type_and_bad_choice():
         build(FacesParams, {"equalise": "hist"}, "faces")
 
 
-def test_unknown_dataset_and_label_mistakes(repo_params):
+def test_mistakes_anywhere_fail_when_params_are_loaded(raw):
+    def fails(mutate, pattern):
+        data = copy.deepcopy(raw)
+        mutate(data)
+        with pytest.raises(UserError, match=pattern):
+            Params.from_dict(data)
+
+    fails(lambda d: d["modalities"]["params"]["optical_flow"].update(iteratons=3),
+          r"params modalities.params.optical_flow: unknown key\(s\) iteratons")
+    fails(lambda d: d["modalities"]["params"]["mesti"].update(scaling="log"),
+          r"params modalities.params.mesti: scaling must be unit, signed or positive")
+    fails(lambda d: d["modalities"]["params"].pop("mesti"), "modalities.params has no entry for 'mesti'")
+    fails(lambda d: d["labels"]["casme2"]["three_class"].update(joy="happy"), "not declared class names")
+    fails(lambda d: d["labels"]["casme2"]["three_class"].update(joy="positive"), "mapped emotions .*joy")
+    fails(lambda d: d["experiments"]["table3"].update(protocol="kfold"), "protocol must be one of loso, holdout")
+    fails(lambda d: d["datasets"]["samm"].update(labels="nope"), "datasets.samm: no label table 'nope'")
+    fails(lambda d: d.update(trian={}), r"unknown section\(s\) trian")
+
+
+def test_unknown_dataset_and_experiment(repo_params):
     with pytest.raises(UserError, match="unknown dataset 'casme3'"):
-        dataset_params(repo_params, "casme3")
-    bad = {"labels": {"x": {"emotions": ["joy"], "three_class": {"joy": "happy"}}}}
-    with pytest.raises(UserError, match="not declared class names"):
-        label_table(bad, "x")
+        repo_params.dataset("casme3")
+    with pytest.raises(UserError, match="unknown experiment 'table9'"):
+        repo_params.experiments_named("table9")
+    group, table = repo_params.experiments_named("table3-casme2")
+    assert group == "table3" and list(table) == ["table3-casme2"]
 
 
 def test_params_file_errors(tmp_path):
     with pytest.raises(UserError, match="params file not found"):
-        load_params(tmp_path / "params.yaml")
+        read_yaml(tmp_path / "params.yaml")
     (tmp_path / "p.yaml").write_text("a: [")
     with pytest.raises(UserError, match="not valid YAML"):
-        load_params(tmp_path / "p.yaml")
+        Params.load(tmp_path / "p.yaml")
 
 
 def test_params_hash_changes_with_any_value():

@@ -1,32 +1,36 @@
-"""`mer-pipeline cache`: the shared cache of faces and modality entries."""
+"""`mer-pipeline cache ...`: list, verify, push, pull and clean the shared cache."""
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from mer_pipeline import cache_job
-from mer_pipeline.cli.common import DatasetOpt, JsonOpt, ParamsOpt, report
-from mer_pipeline.config import CacheParams, FacesParams, IndexParams, ModalitiesParams, load_params, section
+from mer_pipeline.cli.common import DatasetOpt, JsonOpt, ParamsOpt, load, report
+from mer_pipeline.cli.modalities import ModalityOpt
 
 app = typer.Typer(help="Shared cache (params `cache.url` or MER_PIPELINE_CACHE): ls, verify, push, pull, gc.",
                   no_args_is_help=True)
-ModalityOpt = Annotated[Optional[list[str]], typer.Option("--modality", "-m", help="Only these (repeatable).")]
 
 
-def _cache(params: Path) -> CacheParams:
-    return section(load_params(params), "cache", CacheParams)
+def _cache(params: Path):
+    from mer_pipeline.store.cache import Cache
+
+    p = load(params).cache.resolved()
+    return Cache(p.url, p.storage_options)  # one-line error when none is configured
 
 
 @app.command("ls")
 def ls(params: ParamsOpt = Path("params.yaml"), as_json: JsonOpt = False) -> None:
     """Count and size the entries (--json lists them)."""
-    result = cache_job.ls_job(_cache(params))
-    listing = result.pop("list")
+    cache = _cache(params)
+    entries = cache.entries()
+    result = {"url": cache.url, "entries": len(entries), "bytes": sum(e.size for e in entries),
+              **{f"{k}_entries": sum(e.kind == k for e in entries) for k in sorted({e.kind for e in entries})},
+              "partial": len(cache.partials())}
     report(result, False, "cache")
     if as_json:
-        report({**result, "list": listing}, True, "cache")
+        report({**result, "list": [e.__dict__ for e in entries]}, True, "cache")
 
 
 @app.command()
@@ -36,9 +40,16 @@ def verify(
     as_json: JsonOpt = False,
 ) -> None:
     """Check every entry (zip CRCs, array checksums, key); exit 1 if any is corrupt."""
-    result = cache_job.verify_job(_cache(params), delete)
-    report(result, as_json, "verify")
-    if result["corrupt_count"] and not delete:
+    cache = _cache(params)
+    found = cache.verify()
+    if delete:
+        for bad in found["corrupt"]:
+            cache.remove(bad["path"])
+    report({"url": cache.url, "checked": found["checked"], "corrupt_count": len(found["corrupt"]),
+            "partial_count": len(found["partial"]), "deleted": len(found["corrupt"]) if delete else 0,
+            "problems": [f"{b['path']}: {b['problem']}" for b in found["corrupt"]]
+            + [f"{p}: unfinished write" for p in found["partial"]]}, as_json, "verify")
+    if found["corrupt"] and not delete:
         sys.exit(1)
 
 
@@ -46,19 +57,32 @@ def verify(
 def push(dataset: DatasetOpt, modality: ModalityOpt = None, params: ParamsOpt = Path("params.yaml"),
          as_json: JsonOpt = False) -> None:
     """Publish the local faces and modality stores' entries that the cache lacks."""
-    p = load_params(params)
-    report(cache_job.push_job(section(p, "cache", CacheParams), dataset, section(p, "faces", FacesParams),
-                              section(p, "modalities", ModalitiesParams), modality or []), as_json, "push")
+    from mer_pipeline import paths
+    from mer_pipeline.faces.task import push_faces
+    from mer_pipeline.modalities.task import push_modality
+
+    p, cache = load(params), _cache(params)
+    faces = push_faces(paths.faces_store(p.faces, dataset), cache)
+    stores = {n: paths.modality_store(p.modalities, dataset, n) for n in modality or p.modalities.names}
+    mods = [push_modality(n, path, p.modalities, cache) for n, path in stores.items() if path.exists()]
+    report({"url": cache.url, "faces_pushed": faces["pushed"], "faces_present": faces["present"],
+            "modalities": mods}, as_json, "push")
 
 
 @app.command()
 def pull(dataset: DatasetOpt, modality: ModalityOpt = None, params: ParamsOpt = Path("params.yaml"),
          as_json: JsonOpt = False) -> None:
-    """Fill the local stores from the cache without computing anything (needs the clip index)."""
-    p = load_params(params)
-    report(cache_job.pull_job(section(p, "cache", CacheParams), dataset, section(p, "index", IndexParams),
-                              section(p, "faces", FacesParams), section(p, "modalities", ModalitiesParams),
-                              modality or []), as_json, "pull")
+    """Fill the local stores from the cache without computing anything (needs the clip index); what the cache
+    lacks is reported as missing."""
+    from mer_pipeline.faces.task import faces_stage
+    from mer_pipeline.modalities.task import modalities_stage
+
+    p = load(params)
+    _cache(params)  # fail early without a cache
+    faces = faces_stage(dataset, p.index, p.faces, p.cache, compute=False)
+    mods = modalities_stage(dataset, p.faces, p.modalities, modality or [], p.cache, compute=False)
+    report({"faces": {k: faces[k] for k in ("cached", "kept", "missing", "skipped")},
+            "modalities": mods["modalities"]}, as_json, "pull")
 
 
 @app.command()
@@ -68,8 +92,5 @@ def gc(
     as_json: JsonOpt = False,
 ) -> None:
     """Remove leftovers of writers that died (unfinished writes older than --older-than hours)."""
-    report(cache_job.gc_job(_cache(params), older_than), as_json, "gc")
-
-
-def register(root: typer.Typer) -> None:
-    root.add_typer(app, name="cache")
+    cache = _cache(params)
+    report({"url": cache.url, "removed": len(cache.gc(older_than * 3600))}, as_json, "gc")

@@ -1,16 +1,21 @@
-"""Options shared by the commands and the one way results are reported."""
+"""Options shared by the commands, the one way results are reported, and the one-line error handling."""
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from mer_pipeline.errors import UserError
 from mer_pipeline.progress import console
 
 ParamsOpt = Annotated[Path, typer.Option("--params", help="params.yaml to read.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
 DatasetOpt = Annotated[str, typer.Option("--dataset", "-d", help="Dataset name from params.yaml `datasets`.")]
+WorkersOpt = Annotated[int, typer.Option("--workers", help="Run per-clip tasks on a local dask cluster of N processes.")]
+SchedulerOpt = Annotated[str, typer.Option("--scheduler", help="Address of an existing dask scheduler (tcp://...).")]
+DeviceOpt = Annotated[str | None, typer.Option("--device", help="cpu, cuda or auto; overrides params.")]
 
 
 def report(result: dict, as_json: bool, title: str) -> None:
@@ -26,25 +31,44 @@ def report(result: dict, as_json: bool, title: str) -> None:
         typer.echo(json.dumps(result, indent=2, default=str))
 
 
-def run_stage(command) -> None:
-    """Run one CLI command as a DVC stage script, with the CLI's one-line error handling."""
-    import sys
+def load(path: Path):
+    """params.yaml as the typed tree, validated once (one-line error on any mistake)."""
+    from mer_pipeline.config import Params
 
-    from mer_pipeline.cli import main
-
-    app = typer.Typer(pretty_exceptions_enable=False)
-    app.command()(command)
-    main(app, sys.argv[1:])
-
-
-WorkersOpt = Annotated[int, typer.Option("--workers", help="Run per-clip tasks on a local dask cluster of N processes.")]
-SchedulerOpt = Annotated[str, typer.Option("--scheduler", help="Address of an existing dask scheduler (tcp://...).")]
+    return Params.load(path)
 
 
 def scale_of(workers: int, scheduler: str):
     from mer_pipeline.config import Scale
-    from mer_pipeline.errors import UserError
 
     if workers < 0:
         raise UserError(f"--workers must be >= 0, got {workers}")
     return Scale(workers, scheduler)
+
+
+def main(application: typer.Typer, args: list[str] | None = None) -> None:
+    """Run a typer application: expected problems print one line and exit 2, without a traceback."""
+    try:
+        application(args=args, standalone_mode=False)
+    except UserError as err:
+        console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        console.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show(file=sys.stderr)
+            sys.exit(exc.exit_code)
+        raise
+
+
+def run_stage(command) -> None:
+    """Run one command as a DVC stage script (its arguments from sys.argv), with the one-line error handling."""
+    app = typer.Typer(pretty_exceptions_enable=False)
+    app.command()(command)
+    main(app, sys.argv[1:])

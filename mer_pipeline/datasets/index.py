@@ -12,20 +12,20 @@ Policies (each recorded in the problems report):
 import csv
 import hashlib
 import json
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 
-from mer_pipeline import __version__
-from mer_pipeline.config import DatasetParams, LabelTable, params_hash
+from mer_pipeline import __version__, paths
+from mer_pipeline.config import DatasetParams, IndexParams, LabelTable, params_hash
 from mer_pipeline.datasets.base import Adapter, Candidate, ClipRecord
 from mer_pipeline.datasets.frames import list_frames, missing_frames, unreadable
 from mer_pipeline.datasets.labels import class_labels, normalise_emotion
 from mer_pipeline.errors import ClipError, UserError
+from mer_pipeline.paths import INDEX_FILE, PROBLEMS_FILE
+from mer_pipeline.paths import INDEX_META_FILE as META_FILE
 from mer_pipeline.problems import ProblemLog
+from mer_pipeline.progress import bar
 
-INDEX_FILE = "clips.csv"
-META_FILE = "index.json"
-PROBLEMS_FILE = "problems.csv"
 LIST_FIELDS = ("frames", "frame_numbers")
 
 
@@ -169,3 +169,19 @@ def read_index(out_dir: Path) -> tuple[list[ClipRecord], dict]:
                     values[key] = text
             records.append(ClipRecord(**values))
     return records, json.loads(meta_path.read_text())
+
+
+def index_stage(dataset: str, dparams: DatasetParams, labels: LabelTable, iparams: IndexParams,
+                root: str | None = None) -> dict:
+    """Index `dataset` (root from params unless `root` is given) into `<index.out>/<dataset>/`."""
+    from mer_pipeline.datasets import ADAPTERS
+
+    if root:
+        dparams = replace(dparams, root=root)
+    log = ProblemLog(dataset)
+    records = build_index(dataset, ADAPTERS.get(dparams.adapter), dparams, labels, log, iparams.verify_frames,
+                          progress=bar(f"index {dataset}"))
+    out = paths.index_dir(iparams, dataset)
+    write_index(out, records, log, index_meta(dataset, dparams, labels))
+    return {"dataset": dataset, "out": str(out), "clips": len(records), "problems": [p.line() for p in log.items],
+            "excluded": log.count("excluded"), "repaired": log.count("repaired")}

@@ -49,13 +49,13 @@ def onset_apex_pairs(faces_path, truth_root) -> tuple:
     for clip_id in store.complete_entries(faces):
         if clip_id not in gt:
             continue
-        arrays, attrs = store.read_entry(faces, clip_id)
-        frames = torch.from_numpy(arrays["frames"]).permute(0, 3, 1, 2).float() / 255  # (T, 3, S, S)
-        keys, size = attrs["key_frames"], frames.shape[-1]
-        first.append(frames[keys["onset"]])
-        second.append(frames[keys["apex"]])
-        truths.append(aligned_ground_truth(np.load(gt[clip_id]["flow"])["flow"], attrs["transform"], size))
-        masks.append(face_mask(np.asarray(attrs["landmarks"]), attrs["transform"], size))
+        stored, entry = store.read_entry(faces, clip_id)
+        frames = torch.from_numpy(stored).permute(0, 3, 1, 2).float() / 255  # (T, S, S, 3) -> (T, 3, S, S)
+        size = frames.shape[-1]
+        first.append(frames[entry.key_frames.onset])
+        second.append(frames[entry.key_frames.apex])
+        truths.append(aligned_ground_truth(np.load(gt[clip_id]["flow"])["flow"], entry.matrix, size))
+        masks.append(face_mask(entry.landmark_array, entry.matrix, size))
         ids.append(clip_id)
     return torch.stack(first), torch.stack(second), truths, masks, ids
 

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import torch
 
+from mer_pipeline import paths
+from mer_pipeline.config import ModalitiesParams, Params
 from mer_pipeline.errors import UserError
 from mer_pipeline.evaluation import reference
 from mer_pipeline.evaluation.figures import attention_png, confusion_png, gradient_attention_maps
-from mer_pipeline.evaluation.metrics import scores
+from mer_pipeline.metrics import scores
 from mer_pipeline.models.meganet import MEGANetParams
 
 DATASETS = ("casme2", "smic-hs", "samm", "synthetic")
@@ -107,7 +109,7 @@ def tables(results: list[dict]) -> list[tuple]:
     return out
 
 
-def figures(results: list[dict], stores: Path, out: Path) -> list[tuple]:
+def figures(results: list[dict], stores: ModalitiesParams, out: Path) -> list[tuple]:
     blocks = [("h2", "Confusion matrices (pooled over folds)")]
     for r in results:
         png = out / "figures" / f"confusion_{r['experiment']}.png"
@@ -126,7 +128,7 @@ def figures(results: list[dict], stores: Path, out: Path) -> list[tuple]:
     return blocks
 
 
-def _attention_figure(result: dict, ckpt: Path, stores: Path, png: Path) -> None:
+def _attention_figure(result: dict, ckpt: Path, stores: ModalitiesParams, png: Path) -> None:
     import torch.nn.functional as F
 
     from mer_pipeline.models import create_model
@@ -138,16 +140,16 @@ def _attention_figure(result: dict, ckpt: Path, stores: Path, png: Path) -> None
     model = create_model("meganet", meta["num_classes"], meta["in_chans"], **meta["model_params"])
     model.load_state_dict(state)
     dataset = result["config"]["datasets"][0]
-    samples = open_samples(stores / dataset / "mesti.zarr", "label3")
-    ids = [i for i, c in enumerate(samples["clip_ids"]) if c in set(meta.get("test_clips", []))][:4]
+    samples = open_samples(paths.modality_store(stores, dataset, "mesti"), "label3")
+    ids = [i for i, c in enumerate(samples.clip_ids) if c in set(meta.get("test_clips", []))][:4]
     if not ids:
         return
-    images = samples["image"][ids]
+    images = samples.image[ids]
     x = torch.from_numpy(images).float() / 255
     x = F.interpolate(x, size=(meta["input_size"],) * 2, mode="bilinear", antialias=True, align_corners=False)
     maps = gradient_attention_maps(model, normalise(x))
     maps = F.interpolate(torch.from_numpy(maps)[:, None], size=images.shape[-2:], mode="bilinear")[:, 0].numpy()
-    attention_png(images, maps, [samples["clip_ids"][i] for i in ids], result["experiment"], png)
+    attention_png(images, maps, [samples.clip_ids[i] for i in ids], result["experiment"], png)
 
 
 def render_markdown(blocks: list[tuple]) -> str:
@@ -186,7 +188,7 @@ def render_html(blocks: list[tuple]) -> str:
     return "".join(parts) + "</body></html>\n"
 
 
-def write_report(root: Path, out: Path, stores: Path) -> dict:
+def write_report(root: Path, out: Path, stores: ModalitiesParams) -> dict:
     results = load_results(root)
     if not results:
         raise UserError(f"{root}: no experiment results (run `mer-pipeline train` or `dvc repro`)")
@@ -196,3 +198,12 @@ def write_report(root: Path, out: Path, stores: Path) -> dict:
     (out / "report.html").write_text(render_html(blocks))
     return {"out": str(out), "experiments": len(results),
             "figures": sum(b[0] == "img" for b in blocks)}
+
+
+def report_stage(params: Params, out: Path) -> dict:
+    return write_report(Path(params.train.out), out, params.modalities)
+
+
+def evaluate_stage(params: Params, name: str) -> dict:
+    """Re-score an experiment's predictions.csv (pooled over folds) without training."""
+    return rescore(Path(params.train.out), name)

@@ -8,6 +8,7 @@ written in the paper, on frames in true temporal order.
 import torch
 
 from mer_pipeline.modalities.base import KeyFrames, check_clip, weighted_sum
+from mer_pipeline.modalities.registry import Modality, per_clip, register
 
 
 def active_image_coefficients(T: int, dtype=torch.float64) -> torch.Tensor:
@@ -19,3 +20,6 @@ def active_image(clip: torch.Tensor, keys: KeyFrames) -> torch.Tensor:
     """clip (T, C, H, W) float -> (C, H, W)."""
     check_clip(clip, keys)
     return weighted_sum(clip, active_image_coefficients(clip.shape[0]))
+
+
+register(Modality("active_image", per_clip(active_image)))

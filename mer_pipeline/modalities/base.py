@@ -5,18 +5,11 @@ indices into T (onset = 0, offset = T - 1). Modality functions are pure: no I/O,
 follow the input.
 """
 
-from dataclasses import dataclass
-
 import torch
 
+from mer_pipeline.store.records import KeyFrames
 
-@dataclass(frozen=True)
-class KeyFrames:
-    """0-based indices of onset, apex and offset inside a clip tensor."""
-
-    onset: int
-    apex: int
-    offset: int
+__all__ = ["KeyFrames", "check_clip", "clip_from_frames", "weighted_sum"]
 
 
 def check_clip(clip: torch.Tensor, keys: KeyFrames | None = None) -> None:

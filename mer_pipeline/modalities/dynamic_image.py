@@ -8,6 +8,7 @@ does not.
 import torch
 
 from mer_pipeline.modalities.base import KeyFrames, check_clip, weighted_sum
+from mer_pipeline.modalities.registry import Modality, per_clip, register
 
 
 def dynamic_image_coefficients(T: int, dtype=torch.float64) -> torch.Tensor:
@@ -21,3 +22,6 @@ def dynamic_image(clip: torch.Tensor, keys: KeyFrames) -> torch.Tensor:
     """clip (T, C, H, W) float -> (C, H, W). Uses every frame; key frames are not needed."""
     check_clip(clip, keys)
     return weighted_sum(clip, dynamic_image_coefficients(clip.shape[0]))
+
+
+register(Modality("dynamic_image", per_clip(dynamic_image)))

@@ -13,7 +13,7 @@ Then bilinear (antialiased) resizing to size x size, rounding to uint8. One chan
 import torch
 import torch.nn.functional as F
 
-SCALINGS = ("unit", "signed", "positive", "flow")
+from mer_pipeline.config.modalities import SCALINGS
 
 
 def to_unit(x: torch.Tensor, scaling: str, percentile: float = 99.5, flow_max_px: float = 4.0,

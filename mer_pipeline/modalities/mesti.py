@@ -8,6 +8,7 @@ mapping (see mapping.py) decides how it is shown. Example T=10, a=4: [-3, -1, 1,
 import torch
 
 from mer_pipeline.modalities.base import KeyFrames, check_clip, weighted_sum
+from mer_pipeline.modalities.registry import Modality, per_clip, register
 
 
 def mesti_coefficients(T: int, apex: int, dtype=torch.float64) -> torch.Tensor:
@@ -21,3 +22,6 @@ def mesti(clip: torch.Tensor, keys: KeyFrames) -> torch.Tensor:
     """clip (T, C, H, W) float -> (C, H, W), same device and dtype."""
     check_clip(clip, keys)
     return weighted_sum(clip, mesti_coefficients(clip.shape[0], keys.apex))
+
+
+register(Modality("mesti", per_clip(mesti)))

@@ -4,36 +4,16 @@ Strain (Liong et al.): sqrt(u_x^2 + v_y^2 + 0.5 (u_y + v_x)^2), with central dif
 our torch implementation (GPU-capable, batched over frame pairs) or OpenCV contrib's DualTVL1 as the reference.
 """
 
-from dataclasses import dataclass, fields
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from mer_pipeline.modalities.base import KeyFrames, check_clip
-from mer_pipeline.modalities.tvl1 import TVL1Params, tvl1_flow
+from mer_pipeline.config import FlowParams
+from mer_pipeline.modalities.base import KeyFrames
+from mer_pipeline.modalities.registry import Modality, register
+from mer_pipeline.modalities.tvl1 import tvl1_flow
 
 LUMA = (0.299, 0.587, 0.114)
-
-
-@dataclass(frozen=True)
-class FlowParams(TVL1Params):
-    """The TV-L1 settings plus the solver choice; the mapping to an image uses fixed scales so magnitudes compare
-    across clips."""
-
-    method: str = "torch"  # torch | opencv
-    flow_max_px: float = 4.0  # |u|, |v| mapped to [0, 1] as 0.5 + 0.5 u / flow_max_px
-    strain_max: float = 0.5  # strain mapped to [0, 1] as strain / strain_max
-
-    def __post_init__(self):
-        if self.method not in ("torch", "opencv"):
-            raise ValueError(f"flow method must be torch or opencv, got {self.method!r}")
-
-    def mapping(self) -> dict:
-        return {"scaling": "flow", "flow_max_px": self.flow_max_px, "strain_max": self.strain_max}
-
-    def solver(self) -> TVL1Params:
-        return TVL1Params(**{f.name: getattr(self, f.name) for f in fields(TVL1Params)})
 
 
 def to_gray255(frames: torch.Tensor) -> torch.Tensor:
@@ -84,10 +64,16 @@ def _opencv_flow(g0: torch.Tensor, g1: torch.Tensor, params: FlowParams) -> torc
     return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).to(g0)  # (B, H, W, 2) -> (B, 2, H, W)
 
 
-def optical_flow(clip: torch.Tensor, keys: KeyFrames, params: FlowParams = FlowParams()) -> torch.Tensor:
-    """clip (T, C, H, W) -> (6, H, W): (u, v, strain) onset -> apex, then (u, v, strain) apex -> offset."""
-    check_clip(clip, keys)
-    first = clip[[keys.onset, keys.apex]]
-    second = clip[[keys.apex, keys.offset]]
-    both = flow_pairs(first, second, params)  # (2, 3, H, W)
-    return both.reshape(6, *clip.shape[-2:])
+def flow_batched(clips: list[torch.Tensor], keys: list[KeyFrames], params: FlowParams) -> list[torch.Tensor]:
+    """Every clip's onset->apex and apex->offset pair in one solver call (equal frame sizes within a store).
+
+    Returns one (6, H, W) tensor per clip: (u, v, strain) onset -> apex, then (u, v, strain) apex -> offset.
+    """
+    first = torch.stack([c[i] for c, k in zip(clips, keys) for i in (k.onset, k.apex)])  # (2N, C, H, W)
+    second = torch.stack([c[i] for c, k in zip(clips, keys) for i in (k.apex, k.offset)])
+    out = flow_pairs(first, second, params)  # (2N, 3, H, W)
+    return list(out.reshape(len(clips), 6, *out.shape[-2:]))  # pairs of one clip are adjacent
+
+
+register(Modality("optical_flow", flow_batched, images=(("image", slice(0, 3)), ("image_apex_offset", slice(3, 6))),
+                  raw_channels=6))

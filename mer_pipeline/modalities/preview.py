@@ -6,28 +6,26 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from mer_pipeline import paths
+from mer_pipeline.config import ModalitiesParams
 from mer_pipeline.errors import UserError
 from mer_pipeline.store import modality as mstore
-from mer_pipeline.store.clips import open_existing
 
 LABEL_W, HEADER_H, TILE = 110, 22, 160
 
 
-def write_preview(stores_dir: Path, names: list[str], out: Path) -> int:
-    """Read `<stores_dir>/<name>.zarr` for each modality and write the grid to `out`. Returns the number of rows."""
-    roots = {}
-    for name in names:
-        path = stores_dir / f"{name}.zarr"
-        roots[name] = open_existing(path)
-    first = roots[names[0]]
-    emotions, clip_ids = first.attrs["emotions"], first.attrs["clip_ids"]
+def write_preview(settings: ModalitiesParams, dataset: str, names: list[str], out: Path) -> int:
+    """Read the dataset's store of each modality and write the grid to `out`. Returns the number of rows."""
+    roots = {name: mstore.open_existing(paths.modality_store(settings, dataset, name)) for name in names}
+    index = mstore.StoreIndex.of(roots[names[0]])
+    emotions, clip_ids = index.emotions, index.clip_ids
     done = np.all([mstore.present(r) for r in roots.values()], axis=0)
     rows = {}
     for i, (emotion, ok) in enumerate(zip(emotions, done)):
         if ok and emotion not in rows:
             rows[emotion] = i
     if not rows:
-        raise UserError(f"{stores_dir}: no clip has every modality computed (run `mer-pipeline modalities`)")
+        raise UserError(f"{paths.modalities_dir(settings, dataset)}: no clip has every modality computed (run `mer-pipeline modalities`)")
     grid = Image.new("RGB", (LABEL_W + TILE * len(names), HEADER_H + TILE * len(rows)), "white")
     draw = ImageDraw.Draw(grid)
     for c, name in enumerate(names):
@@ -36,8 +34,13 @@ def write_preview(stores_dir: Path, names: list[str], out: Path) -> int:
         y = HEADER_H + r * TILE
         draw.text((4, y + TILE // 2 - 12), f"{emotion}\n{clip_ids[i]}", fill="black")
         for c, name in enumerate(names):
-            tile = roots[name]["image"][i].transpose(1, 2, 0)  # (3, S, S) -> (S, S, 3)
+            tile = mstore.read_image(roots[name], i).transpose(1, 2, 0)  # (3, S, S) -> (S, S, 3)
             grid.paste(Image.fromarray(tile).resize((TILE, TILE), Image.BILINEAR), (LABEL_W + c * TILE, y))
     out.parent.mkdir(parents=True, exist_ok=True)
     grid.save(out)
     return len(rows)
+
+
+def preview_stage(dataset: str, settings: ModalitiesParams, out: Path) -> dict:
+    rows = write_preview(settings, dataset, list(settings.names), out)
+    return {"dataset": dataset, "out": str(out), "rows": rows}

@@ -10,23 +10,11 @@ Images are intensities on a 0..255 scale (as OpenCV's DualTVL1 sees 8-bit frames
 """
 
 import math
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-
-@dataclass(frozen=True)
-class TVL1Params:
-    """tau: dual step; lam: data weight; theta: coupling; scales/zoom: pyramid; warps per scale; iterations per warp."""
-
-    tau: float = 0.25
-    lam: float = 0.15
-    theta: float = 0.3
-    scales: int = 4
-    zoom: float = 0.5
-    warps: int = 5
-    iterations: int = 30
+from mer_pipeline.config import TVL1Params
 
 
 def _gaussian_blur(img: torch.Tensor, sigma: float) -> torch.Tensor:

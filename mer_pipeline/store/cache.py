@@ -37,14 +37,6 @@ def content_key(kind: str, parts: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def code_version(*files: Path, extra: str = "") -> str:
-    """A version of the code that computes an entry: hash of its source files (+ library versions)."""
-    h = hashlib.sha256(extra.encode())
-    for f in files:
-        h.update(Path(f).read_bytes())
-    return h.hexdigest()[:16]
-
-
 def _sha(a: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
 

@@ -1,4 +1,4 @@
-"""The only module that imports zarr: per-clip entries in a Zarr v3 store.
+"""Per-clip entries in a Zarr v3 store (the faces store); zarr is imported only in `store/`.
 
 Layout (readable with plain zarr):
     <store>.zarr/zarr.json                      attributes: provenance (schema, kind, params + hash, version, inputs)
@@ -18,6 +18,7 @@ import numpy as np
 import zarr
 
 from mer_pipeline.errors import UserError
+from mer_pipeline.store.records import FacesEntry
 
 SCHEMA_VERSION = 1
 CLIPS = "clips"
@@ -72,33 +73,46 @@ def open_existing(path: Path) -> zarr.Group:
         raise UserError(f"{path}: not a readable Zarr store ({exc.__class__.__name__})") from None
 
 
-def write_entry(root: zarr.Group, clip_id: str, arrays: dict[str, np.ndarray], attrs: dict[str, Any]) -> None:
-    """Write one clip's arrays (each a single shard, chunked per leading index) and attributes, completion last."""
-    group = root.require_group(CLIPS).create_group(clip_id, overwrite=True, attributes={**attrs, "complete": False})
-    for name, value in arrays.items():
-        chunks = (1, *value.shape[1:]) if value.ndim >= 3 else value.shape
-        arr = group.create_array(name, shape=value.shape, dtype=value.dtype, chunks=chunks, shards=value.shape)
-        arr[...] = value
+def write_entry(root: zarr.Group, entry: FacesEntry, frames: np.ndarray) -> None:
+    """Write one clip's frames (one shard, chunked per frame) and metadata, completion last."""
+    group = root.require_group(CLIPS).create_group(entry.clip_id, overwrite=True,
+                                                   attributes={**entry.to_attrs(), "complete": False})
+    chunks = (1, *frames.shape[1:]) if frames.ndim >= 3 else frames.shape
+    arr = group.create_array("frames", shape=frames.shape, dtype=frames.dtype, chunks=chunks, shards=frames.shape)
+    arr[...] = frames
     group.attrs["complete"] = True
 
 
-def entry_attrs(root: zarr.Group, clip_id: str) -> dict[str, Any] | None:
-    """Attributes of a complete entry, or None if the entry is absent, partial or unreadable."""
+def entry(root: zarr.Group, clip_id: str) -> FacesEntry | None:
+    """The metadata of a complete entry, or None if the entry is absent, partial or unreadable."""
     try:
-        group = root[f"{CLIPS}/{clip_id}"]
-        attrs = dict(group.attrs)
+        attrs = dict(root[f"{CLIPS}/{clip_id}"].attrs)
     except (KeyError, ValueError, OSError):
         return None
-    return attrs if attrs.get("complete") is True else None
+    if attrs.get("complete") is not True:
+        return None
+    try:
+        return FacesEntry.from_attrs(attrs)
+    except (KeyError, TypeError):  # written by another schema: read as absent, so it is rebuilt
+        return None
 
 
-def read_entry(root: zarr.Group, clip_id: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Arrays and attributes of a complete entry; KeyError if it is absent or incomplete."""
-    attrs = entry_attrs(root, clip_id)
-    if attrs is None:
+def read_entry(root: zarr.Group, clip_id: str) -> tuple[np.ndarray, FacesEntry]:
+    """Frames (T, S, S, 3) uint8 and metadata of a complete entry; KeyError if it is absent or incomplete."""
+    meta = entry(root, clip_id)
+    if meta is None:
         raise KeyError(f"{clip_id}: no complete entry")
-    group = root[f"{CLIPS}/{clip_id}"]
-    return {name: arr[...] for name, arr in group.arrays()}, attrs
+    return root[f"{CLIPS}/{clip_id}/frames"][...], meta
+
+
+def entry_side(root: zarr.Group, clip_id: str) -> int:
+    """Side in pixels of an entry's frames (every entry of a faces store has the same)."""
+    return root[f"{CLIPS}/{clip_id}/frames"].shape[-2]
+
+
+def store_params_hash(root: zarr.Group) -> str | None:
+    """The params hash a store was built with (its provenance)."""
+    return root.attrs.get("params_hash")
 
 
 def complete_entries(root: zarr.Group) -> Iterator[str]:
@@ -109,6 +123,6 @@ def complete_entries(root: zarr.Group) -> Iterator[str]:
     for subject_name, subject in root[CLIPS].groups():
         for clip_name, _ in subject.groups():
             clip_id = f"{subject_name}/{clip_name}"
-            if entry_attrs(root, clip_id) is not None:
+            if entry(root, clip_id) is not None:
                 found.append(clip_id)
     return iter(sorted(found))

@@ -23,6 +23,7 @@ from openpyxl import Workbook
 from mer_pipeline import __version__
 from mer_pipeline.config import SynthParams
 from mer_pipeline.errors import UserError
+from mer_pipeline.progress import bar
 from mer_pipeline.synth.actions import PATTERNS, anchor_positions, displacement_field
 from mer_pipeline.synth.render import (
     drift_path,
@@ -166,3 +167,9 @@ def read_ground_truth(root: Path) -> dict[str, dict]:
             row["flow"] = path.parent / row["flow"]
             rows[row["clip_id"]] = row
     return rows
+
+
+def synth_stage(params: SynthParams) -> dict:
+    """The synthetic dataset of params `synth` into `synth.out`."""
+    clips = generate(params, Path(params.out), progress=bar("synth clips"))
+    return {"out": params.out, "clips": len(clips), "subjects": params.subjects}

@@ -1,12 +1,13 @@
 """Training samples read from modality stores: one or several modalities stacked along channels, per dataset."""
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from mer_pipeline import paths
+from mer_pipeline.config import ModalitiesParams
 from mer_pipeline.errors import UserError
 from mer_pipeline.store.modality import open_samples
 
@@ -22,27 +23,27 @@ class Samples:
     datasets: list[str]
 
 
-def load_samples(stores: Path, datasets: list[str], modalities: list[str], label: str, input_size: int) -> Samples:
+def load_samples(stores: ModalitiesParams, datasets: list[str], modalities: list[str], label: str, input_size: int) -> Samples:
     """Samples of `datasets` complete in every one of `modalities` and kept by the `label` mapping (label3/label5).
 
     Subjects are prefixed with their dataset so a composite LOSO keeps subjects of different datasets apart.
     """
     xs, ys, ids, subjects, names = [], [], [], [], []
     for dataset in datasets:
-        parts = [open_samples(stores / dataset / f"{m}.zarr", label) for m in modalities]
+        parts = [open_samples(paths.modality_store(stores, dataset, m), label) for m in modalities]
         first = parts[0]
         for m, part in zip(modalities[1:], parts[1:]):
-            if part["clip_ids"] != first["clip_ids"]:
-                raise UserError(f"{stores / dataset / m}.zarr: clips differ from {modalities[0]}.zarr; rebuild it")
-        keep = np.all([p["done"] for p in parts], axis=0) & (first["labels"] >= 0)
-        image = np.concatenate([p["image"][keep] for p in parts], axis=1)  # (n, 3 * M, S, S) uint8
+            if part.clip_ids != first.clip_ids:
+                raise UserError(f"{paths.modality_store(stores, dataset, m)}: clips differ from {modalities[0]}.zarr; rebuild it")
+        keep = np.all([p.done for p in parts], axis=0) & (first.labels >= 0)
+        image = np.concatenate([p.image[keep] for p in parts], axis=1)  # (n, 3 * M, S, S) uint8
         xs.append(torch.from_numpy(image))
-        ys.append(torch.from_numpy(first["labels"][keep].astype(np.int64)))
-        ids += [c for c, k in zip(first["clip_ids"], keep) if k]
-        subjects += [f"{dataset}/{s}" for s, k in zip(first["subjects"], keep) if k]
+        ys.append(torch.from_numpy(first.labels[keep].astype(np.int64)))
+        ids += [c for c, k in zip(first.clip_ids, keep) if k]
+        subjects += [f"{dataset}/{s}" for s, k in zip(first.subjects, keep) if k]
         names += [dataset] * int(keep.sum())
     if not ids:
-        raise UserError(f"no labelled samples in {stores} for {datasets} x {modalities} ({label})")
+        raise UserError(f"no labelled samples in {stores.out} for {datasets} x {modalities} ({label})")
     x = torch.cat(xs).float() / 255
     if x.shape[-1] != input_size:
         x = F.interpolate(x, size=(input_size, input_size), mode="bilinear", antialias=True, align_corners=False)

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 
 from mer_pipeline import __version__
-from mer_pipeline.training.params import ExperimentParams, TrainParams
-from mer_pipeline.evaluation.metrics import scores
+from mer_pipeline.config import ExperimentParams, ModalitiesParams, TrainParams
+from mer_pipeline.metrics import scores
 from mer_pipeline.models import create_model, parameter_count
 from mer_pipeline.training.checkpoint import save_checkpoint
 from mer_pipeline.training.data import load_samples
@@ -28,7 +28,7 @@ def recipe_of(t: TrainParams) -> Recipe:
     return Recipe(t.epochs, t.batch_size, t.lr, t.weight_decay, t.focal_gamma, t.hflip, t.rotations)
 
 
-def run_experiment(name: str, exp: ExperimentParams, t: TrainParams, class_names: list[str], stores: Path,
+def run_experiment(name: str, exp: ExperimentParams, t: TrainParams, class_names: list[str], stores: ModalitiesParams,
                    out: Path, device: torch.device, progress=None) -> dict:
     samples = load_samples(stores, list(exp.datasets), list(exp.modalities), f"label{exp.classes}", t.input_size)
     y = samples.y.numpy()

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import zarr
 
-from mer_pipeline.config import DatasetParams, label_table
+from mer_pipeline.config import DatasetParams
 from mer_pipeline.datasets import ADAPTERS
 from mer_pipeline.datasets.index import build_index, index_meta, read_index, write_index
 from mer_pipeline.problems import ProblemLog
@@ -13,7 +13,7 @@ from mer_pipeline.problems import ProblemLog
 
 def index_of(dataset_root: Path, out: Path, repo_params: dict):
     dparams = DatasetParams(adapter="casme2", root=str(dataset_root), fps=200, labels="casme2")
-    labels = label_table(repo_params, "casme2")
+    labels = repo_params.labels["casme2"]
     log = ProblemLog("synthetic")
     records = build_index("synthetic", ADAPTERS.get("casme2"), dparams, labels, log)
     write_index(out, records, log, index_meta("synthetic", dparams, labels))

@@ -9,7 +9,7 @@ import pytest
 from mer_pipeline.config import CacheParams, FacesParams
 from mer_pipeline.datasets.base import ClipRecord
 from mer_pipeline.errors import UserError
-from mer_pipeline.faces.pipeline import faces_key
+from mer_pipeline.faces.task import faces_key
 from mer_pipeline.store.cache import TMP_PREFIX, Cache, content_key, decode, encode
 
 ARRAYS = {"frames": np.arange(2 * 4 * 4 * 3, dtype=np.uint8).reshape(2, 4, 4, 3), "m": np.eye(2, 3)}

@@ -35,8 +35,8 @@ def test_second_checkout_computes_nothing(reference, tmp_path):
     cache = str(tmp_path / "shared")
     first = write_all(reference / "index", tmp_path / "alice", cache)
     second = write_all(reference / "index", tmp_path / "bob", cache)
-    assert first["faces"]["written"] == 8 and all(first[n]["computed"] == 8 for n in NAMES)
-    assert second["faces"] == {"written": 0, "cached": 8, "kept": 0, "skipped": 0, "missing": 0}
+    assert first["faces"]["computed"] == 8 and all(first[n]["computed"] == 8 for n in NAMES)
+    assert second["faces"] == {"computed": 0, "cached": 8, "kept": 0, "skipped": 0, "missing": 0}
     assert all(second[n]["computed"] == 0 and second[n]["cached"] == 8 for n in NAMES)
     assert_same_run(reference / "ref", tmp_path / "alice")
     assert_same_run(reference / "ref", tmp_path / "bob")
@@ -83,7 +83,7 @@ def test_concurrent_writers_of_the_same_entries(reference, tmp_path):
 @pytest.mark.slow
 def test_two_dask_workers_write_the_same_bytes_as_serial(reference, tmp_path):
     counts = write_all(reference / "index", tmp_path / "dask", "", workers=2)
-    assert counts["faces"]["written"] == 8 and all(counts[n]["computed"] == 8 for n in NAMES)
+    assert counts["faces"]["computed"] == 8 and all(counts[n]["computed"] == 8 for n in NAMES)
     assert_same_run(reference / "ref", tmp_path / "dask")
 
 
@@ -96,7 +96,7 @@ def test_cache_commands(reference, tmp_path, capsys):
     from conftest import REPO
     from writer import FACES, MODALITIES
 
-    from mer_pipeline.cli import app, main
+    from mer_pipeline.cli.app import app, main
 
     shutil.copytree(reference / "index", tmp_path / "index" / "synthetic")
     shutil.copytree(reference / "ref", tmp_path / "mine" / "synthetic")  # stores computed before a cache existed

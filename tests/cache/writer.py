@@ -10,8 +10,8 @@ from pathlib import Path
 
 from mer_pipeline.config import CacheParams, FacesParams, ModalitiesParams, Scale
 from mer_pipeline.datasets.index import read_index
-from mer_pipeline.faces.pipeline import run_faces
-from mer_pipeline.modalities.runner import run_modality
+from mer_pipeline.faces.task import run_faces
+from mer_pipeline.modalities.task import run_modality
 from mer_pipeline.problems import ProblemLog
 
 FACES = FacesParams(size=96)

@@ -1,9 +1,10 @@
 """Each adapter on a fixture tree in its dataset's distributed layout, with the known quirks."""
 
+from dataclasses import replace
+
 import pytest
 from layouts import casme2_tree, samm_tree, smic_tree
 
-from mer_pipeline.config import dataset_params, label_table
 from mer_pipeline.datasets import ADAPTERS
 from mer_pipeline.datasets.index import build_index, read_index, write_index, index_meta
 from mer_pipeline.errors import UserError
@@ -11,9 +12,8 @@ from mer_pipeline.problems import ProblemLog, read_problems
 
 
 def run(repo_params, name, root):
-    dparams = dataset_params(repo_params, name).__class__(**{**dataset_params(repo_params, name).__dict__,
-                                                             "root": str(root)})
-    labels = label_table(repo_params, dparams.labels)
+    dparams = replace(repo_params.dataset(name), root=str(root))
+    labels = repo_params.labels_of(name)
     log = ProblemLog(name)
     records = build_index(name, ADAPTERS.get(dparams.adapter), dparams, labels, log)
     return {r.clip_id: r for r in records}, log, dparams, labels

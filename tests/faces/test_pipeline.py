@@ -1,16 +1,17 @@
 import numpy as np
 
-from mer_pipeline.config import DatasetParams, FacesParams, label_table
+from mer_pipeline.config import DatasetParams, FacesParams
 from mer_pipeline.datasets import ADAPTERS
 from mer_pipeline.datasets.index import build_index, index_meta, write_index, read_index
-from mer_pipeline.faces.pipeline import run_faces
+from mer_pipeline.faces.task import run_faces
 from mer_pipeline.problems import ProblemLog
 from mer_pipeline.store import clips as store
+from mer_pipeline.store.records import KeyFrames
 
 
 def _index(tiny_synth, tmp_path, repo_params):
     dparams = DatasetParams(adapter="casme2", root=str(tiny_synth), fps=200, labels="casme2")
-    labels = label_table(repo_params, "casme2")
+    labels = repo_params.labels["casme2"]
     log = ProblemLog("synthetic")
     records = build_index("synthetic", ADAPTERS.get("casme2"), dparams, labels, log)
     write_index(tmp_path / "index", records, log, index_meta("synthetic", dparams, labels))
@@ -27,7 +28,7 @@ def test_no_face_is_reported_and_skipped(tiny_synth, tmp_path, repo_params):
 
     log = ProblemLog("synthetic")
     counts = run_faces(records, tiny_synth, tmp_path / "f.zarr", FacesParams(size=64), meta, no_face, log)
-    assert counts == {"written": 0, "cached": 0, "kept": 0, "skipped": len(records), "missing": 0}
+    assert counts == {"computed": 0, "cached": 0, "kept": 0, "skipped": len(records), "missing": 0}
     assert all(p.action == "skipped" and "no face found" in p.problem for p in log.items)
     assert list(store.complete_entries(store.open_existing(tmp_path / "f.zarr"))) == []
 
@@ -37,17 +38,17 @@ def test_faces_store_entries_and_rerun_keeps_them(tiny_synth, tmp_path, repo_par
     params = FacesParams(size=96)
     log = ProblemLog("synthetic")
     counts = run_faces(records, tiny_synth, tmp_path / "f.zarr", params, meta, landmarker, log)
-    assert counts["written"] == len(records) == 8 and len(log) == 0
+    assert counts["computed"] == len(records) == 8 and len(log) == 0
     root = store.open_existing(tmp_path / "f.zarr")
-    arrays, attrs = store.read_entry(root, records[0].clip_id)
+    frames, entry = store.read_entry(root, records[0].clip_id)
     rec = records[0]
-    assert arrays["frames"].shape == (rec.n_frames, 96, 96, 3) and arrays["frames"].dtype == np.uint8
-    assert attrs["key_frames"] == {"onset": 0, "apex": rec.apex - rec.onset, "offset": rec.offset - rec.onset}
-    assert attrs["label3"] == rec.label3 and len(attrs["landmarks"]) == 478
-    np.testing.assert_allclose(attrs["eye_centres_aligned"], [[29.76, 36.48], [66.24, 36.48]], atol=1e-6)
+    assert frames.shape == (rec.n_frames, 96, 96, 3) and frames.dtype == np.uint8
+    assert entry.key_frames == KeyFrames(0, rec.apex - rec.onset, rec.offset - rec.onset)
+    assert entry.label3 == rec.label3 and len(entry.landmarks) == 478
+    np.testing.assert_allclose(entry.eye_centres_aligned, [[29.76, 36.48], [66.24, 36.48]], atol=1e-6)
     assert root.attrs["params_hash"] and root.attrs["index_sha256"] == meta["index_sha256"]
     again = run_faces(records, tiny_synth, tmp_path / "f.zarr", params, meta, landmarker, ProblemLog("s"))
-    assert again == {"written": 0, "cached": 0, "kept": len(records), "skipped": 0, "missing": 0}
+    assert again == {"computed": 0, "cached": 0, "kept": len(records), "skipped": 0, "missing": 0}
 
 
 def test_corrupt_frame_skips_only_that_clip(tiny_synth, tmp_path, repo_params, landmarker):
@@ -60,6 +61,6 @@ def test_corrupt_frame_skips_only_that_clip(tiny_synth, tmp_path, repo_params, l
     (copy / victim.key_frame_files()[2]).write_bytes(b"garbage")
     log = ProblemLog("synthetic")
     counts = run_faces(records, copy, tmp_path / "f.zarr", FacesParams(size=64), meta, landmarker, log)
-    assert counts["skipped"] == 1 and counts["written"] == len(records) - 1
+    assert counts["skipped"] == 1 and counts["computed"] == len(records) - 1
     (problem,) = log.items
     assert problem.where == victim.clip_id and "cannot be decoded" in problem.problem

@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from mer_pipeline.modalities.optical_flow import FlowParams, flow_pairs, optical_strain
-from mer_pipeline.modalities.tvl1 import TVL1Params, tvl1_flow, warp
+from mer_pipeline.errors import UserError
+from mer_pipeline.config import FlowParams, TVL1Params
+from mer_pipeline.modalities.optical_flow import flow_pairs, optical_strain
+from mer_pipeline.modalities.tvl1 import tvl1_flow, warp
 
 
 def textured(size=96, seed=0):
@@ -60,5 +62,5 @@ def test_opencv_method_is_selectable_and_close():
     truth = torch.tensor([0.8, 0.4])
     for flow in (ours, ref):
         assert torch.allclose(flow[0, :2, 16:-16, 16:-16].mean((1, 2)), truth, atol=0.06)
-    with pytest.raises(ValueError):
+    with pytest.raises(UserError, match="flow method must be one of torch, opencv"):
         FlowParams(method="farneback")

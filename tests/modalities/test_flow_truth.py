@@ -5,7 +5,8 @@ import numpy as np
 import torch
 
 from mer_pipeline.evaluation.flow_truth import aligned_ground_truth, mean_epe, onset_apex_pairs
-from mer_pipeline.modalities.optical_flow import FlowParams, flow_pairs, to_gray255
+from mer_pipeline.config import FlowParams, TVL1Params
+from mer_pipeline.modalities.optical_flow import flow_pairs, to_gray255
 
 
 def test_aligned_ground_truth_rotates_and_scales_vectors():

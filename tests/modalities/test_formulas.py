@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from mer_pipeline.modalities import MODALITIES
+from mer_pipeline.config import FlowParams
+from mer_pipeline.modalities import registry
 from mer_pipeline.modalities.active_image import active_image, active_image_coefficients
 from mer_pipeline.modalities.affective_image import affective_image
 from mer_pipeline.modalities.apex_frame import apex_frame
@@ -65,11 +66,16 @@ def test_apex_frame():
     torch.testing.assert_close(apex_frame(x, KeyFrames(0, 3, 4)), x[3])
 
 
-@pytest.mark.parametrize("name", MODALITIES.names())
-def test_every_modality_shape_dtype_and_finite(name):
-    from mer_pipeline.modalities.optical_flow import FlowParams
+NAMES = registry.known()
 
-    m = MODALITIES.get(name)
+
+def test_every_modality_file_registers_itself():
+    assert NAMES == ["active_image", "affective_image", "apex_frame", "dynamic_image", "mesti", "optical_flow"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_modality_shape_dtype_and_finite(name):
+    m = registry.get(name)
     x = clip(T=6, H=32, W=32).float()
     params = FlowParams(iterations=5, warps=2, scales=2) if name == "optical_flow" else None
     (out,) = m.compute([x], [KeyFrames(0, 2, 5)], params)
@@ -85,11 +91,9 @@ def test_bad_inputs_raise(fn):
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("name", MODALITIES.names())
+@pytest.mark.parametrize("name", NAMES)
 def test_cpu_and_cuda_agree(name):
-    from mer_pipeline.modalities.optical_flow import FlowParams
-
-    m = MODALITIES.get(name)
+    m = registry.get(name)
     x = clip(T=6, H=48, W=48).float()
     keys = [KeyFrames(0, 2, 5)]
     params = FlowParams(iterations=10, warps=2, scales=2) if name == "optical_flow" else None

@@ -5,9 +5,9 @@ import zarr
 
 from mer_pipeline.config import ModalitiesParams
 from mer_pipeline.errors import UserError
-from mer_pipeline.modalities.base import KeyFrames
 from mer_pipeline.modalities.mesti import mesti
-from mer_pipeline.modalities.runner import load_clip, run_modality
+from mer_pipeline.modalities.base import clip_from_frames
+from mer_pipeline.modalities.task import run_modality
 from mer_pipeline.store import clips as faces_store
 from mer_pipeline.store import modality as mstore
 
@@ -27,10 +27,10 @@ def test_store_matches_the_formula_and_reruns_compute_nothing(tiny_faces, tmp_pa
     assert mstore.present(root).all() and root["image"].shape == (8, 3, 64, 64) and root["raw"].shape == (8, 3, 128, 128)
     faces = faces_store.open_existing(tiny_faces)
     clip_id = root.attrs["clip_ids"][2]
-    attrs = faces_store.entry_attrs(faces, clip_id)
-    expected = mesti(load_clip(faces, clip_id, torch.device("cpu")), KeyFrames(**attrs["key_frames"]))
+    frames, entry = faces_store.read_entry(faces, clip_id)
+    expected = mesti(clip_from_frames(torch.from_numpy(frames)), entry.key_frames)
     np.testing.assert_allclose(root["raw"][2], expected.numpy(), rtol=1e-5, atol=1e-4)
-    assert root["label3"][2] == attrs["label3"] and list(root["key_frames"][2]) == [attrs["onset"], attrs["apex"], attrs["offset"]]
+    assert root["label3"][2] == entry.label3 and list(root["key_frames"][2]) == [entry.onset, entry.apex, entry.offset]
     assert root.attrs["params_hash"] and root.attrs["faces_sha256"] and root.attrs["modality"] == "mesti"
     assert run_modality("mesti", tiny_faces, out, settings())["computed"] == 0
 
@@ -45,7 +45,7 @@ def test_half_written_sample_is_recomputed(tiny_faces, tmp_path):
     with pytest.raises(KeyError):
         mstore.read_sample(root, 4)
     assert run_modality("apex_frame", tiny_faces, out, settings())["computed"] == 1
-    assert mstore.read_sample(zarr.open_group(str(out), mode="r"), 4)["image"].max() > 0
+    assert mstore.read_sample(zarr.open_group(str(out), mode="r"), 4).images["image"].max() > 0
 
 
 def test_changed_params_rebuild_and_foreign_folders_are_refused(tiny_faces, tmp_path):
@@ -72,10 +72,22 @@ def test_flow_store_keeps_both_directions_and_raw_pixels(tiny_faces, tmp_path):
 
 
 def test_device_resolution(monkeypatch):
-    from mer_pipeline.modalities.runner import resolve_device
+    from mer_pipeline.device import resolve_device
 
     assert resolve_device("cpu").type == "cpu"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert resolve_device("auto").type == "cpu"
     with pytest.raises(UserError, match="no CUDA device"):
         resolve_device("cuda")
+
+
+def test_changed_code_recomputes_samples_of_an_existing_store(tiny_faces, tmp_path, monkeypatch):
+    """Same params, same faces, other code identity: no sample is kept (the store's params hash alone would)."""
+    from mer_pipeline.modalities import task
+
+    out = tmp_path / "mesti.zarr"
+    assert run_modality("mesti", tiny_faces, out, settings())["computed"] == 8
+    assert run_modality("mesti", tiny_faces, out, settings())["kept"] == 8
+    monkeypatch.setattr(task, "modality_code_version", lambda name: "edited")
+    again = run_modality("mesti", tiny_faces, out, settings())
+    assert (again["computed"], again["kept"]) == (8, 0)

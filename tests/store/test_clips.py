@@ -3,15 +3,24 @@ import pytest
 
 from mer_pipeline.errors import UserError
 from mer_pipeline.store import clips as store
+from mer_pipeline.store.records import FacesEntry, KeyFrames
+
+
+def entry(clip_id: str, apex: int = 1) -> FacesEntry:
+    return FacesEntry(clip_id=clip_id, subject=clip_id.split("/")[0], dataset="d", emotion="happiness", label3=1,
+                      label5=1, onset=10, apex=10 + apex, offset=14, apex_source="annotated",
+                      key_frames=KeyFrames(0, apex, 4), reference_index=0, fps=200.0, frames=["a.jpg"],
+                      input_sha256="x", content_key="k", transform=[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]],
+                      eye_centres_aligned=[[1.0, 2.0], [3.0, 2.0]], landmarks=[[0.5, 0.25]])
 
 
 def test_round_trip_and_one_file_per_array(tmp_path):
     root = store.open_store(tmp_path / "s.zarr", {"params_hash": "abc", "kind": "faces"})
     frames = np.random.default_rng(0).integers(0, 255, (5, 8, 8, 3), dtype=np.uint8)
-    store.write_entry(root, "sub01/EP01", {"frames": frames}, {"apex": 3, "transform": [[1, 0, 0], [0, 1, 0]]})
-    arrays, attrs = store.read_entry(store.open_existing(tmp_path / "s.zarr"), "sub01/EP01")
-    np.testing.assert_array_equal(arrays["frames"], frames)
-    assert attrs["apex"] == 3 and attrs["complete"] is True
+    store.write_entry(root, entry("sub01/EP01", apex=3), frames)
+    read, meta = store.read_entry(store.open_existing(tmp_path / "s.zarr"), "sub01/EP01")
+    np.testing.assert_array_equal(read, frames)
+    assert meta == entry("sub01/EP01", apex=3)  # every field round-trips through the attributes
     chunk_files = [p for p in (tmp_path / "s.zarr/clips/sub01/EP01/frames").rglob("*") if p.is_file()
                    and p.name != "zarr.json"]
     assert len(chunk_files) == 1  # one shard per clip keeps DVC hashing fast
@@ -21,7 +30,7 @@ def test_round_trip_and_one_file_per_array(tmp_path):
 def test_incomplete_entry_is_not_present(tmp_path, monkeypatch):
     root = store.open_store(tmp_path / "s.zarr", {"params_hash": "abc", "kind": "faces"})
     good = np.zeros((2, 4, 4, 3), np.uint8)
-    store.write_entry(root, "sub01/A", {"frames": good}, {})
+    store.write_entry(root, entry("sub01/A"), good)
 
     class Crash(Exception):
         pass
@@ -33,13 +42,13 @@ def test_incomplete_entry_is_not_present(tmp_path, monkeypatch):
     real = group_cls.create_array
     monkeypatch.setattr(group_cls, "create_array", crash)
     with pytest.raises(Crash):
-        store.write_entry(root, "sub01/B", {"frames": good}, {"apex": 1})
+        store.write_entry(root, entry("sub01/B"), good)
     with pytest.raises(Crash):  # rewriting a complete entry first withdraws it
-        store.write_entry(root, "sub01/A", {"frames": good}, {})
+        store.write_entry(root, entry("sub01/A"), good)
     monkeypatch.setattr(group_cls, "create_array", real)
     reopened = store.open_existing(tmp_path / "s.zarr")
-    assert store.entry_attrs(reopened, "sub01/B") is None
-    assert store.entry_attrs(reopened, "sub01/A") is None
+    assert store.entry(reopened, "sub01/B") is None
+    assert store.entry(reopened, "sub01/A") is None
     assert list(store.complete_entries(reopened)) == []
     with pytest.raises(KeyError):
         store.read_entry(reopened, "sub01/B")
@@ -48,7 +57,7 @@ def test_incomplete_entry_is_not_present(tmp_path, monkeypatch):
 def test_stale_store_is_rebuilt_and_foreign_folders_refused(tmp_path):
     faces = {"params_hash": "abc", "kind": "faces"}
     root = store.open_store(tmp_path / "s.zarr", faces)
-    store.write_entry(root, "sub01/A", {"frames": np.zeros((1, 4, 4, 3), np.uint8)}, {})
+    store.write_entry(root, entry("sub01/A"), np.zeros((1, 4, 4, 3), np.uint8))
     assert list(store.complete_entries(store.open_store(tmp_path / "s.zarr", faces))) == ["sub01/A"]  # reused
     rebuilt = store.open_store(tmp_path / "s.zarr", {**faces, "params_hash": "def"})
     assert list(store.complete_entries(rebuilt)) == [] and rebuilt.attrs["params_hash"] == "def"

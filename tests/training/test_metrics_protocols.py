@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score
 
-from mer_pipeline.evaluation.metrics import scores
+from mer_pipeline.metrics import scores
 from mer_pipeline.training.loss import focal_loss
 from mer_pipeline.training.protocols import holdout_fold, loso_folds
 

@@ -8,12 +8,11 @@ import pytest
 import yaml
 from conftest import REPO
 
-from mer_pipeline.config import ModalitiesParams
-from mer_pipeline.training.params import ExperimentParams, expand_experiments
+from mer_pipeline.config import ExperimentParams, ModalitiesParams, Params, expand_experiments
 from mer_pipeline.errors import UserError
-from mer_pipeline.evaluation.job import report_job
-from mer_pipeline.modalities.runner import run_modality
-from mer_pipeline.training.job import evaluate_job, train_job
+from mer_pipeline.evaluation.report import evaluate_stage, report_stage
+from mer_pipeline.modalities.task import run_modality
+from mer_pipeline.training.stage import train_stage
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +30,9 @@ def trained(tiny_faces, tmp_path_factory):
                              "tiny_ablation": {"model": "meganet", "modalities": ["mesti"], "datasets": ["synthetic"],
                                                "variants": {"no_sa": {"self_attention": False},
                                                             "no_res": {"residual": False}}}}
-    result = train_job(params, "tiny")
-    train_job(params, "tiny_ablation")
+    params = Params.from_dict(params)
+    result = train_stage(params, "tiny")
+    train_stage(params, "tiny_ablation")
     return root, params, result
 
 
@@ -57,11 +57,11 @@ def test_train_writes_pooled_metrics_predictions_and_checkpoint(trained):
 
 def test_evaluate_rescoring_matches_training(trained):
     root, params, _ = trained
-    again = evaluate_job(params, "tiny")
+    again = evaluate_stage(params, "tiny")
     res = json.loads((root / "experiments" / "tiny" / "results.json").read_text())
     assert (again["acc"], again["uf1"], again["uar"]) == (res["acc"], res["uf1"], res["uar"])
     with pytest.raises(UserError, match="no results for experiment 'nope'"):
-        evaluate_job(params, "nope")
+        evaluate_stage(params, "nope")
 
 
 def test_dvc_reads_the_metrics(trained, tmp_path):
@@ -77,7 +77,7 @@ def test_dvc_reads_the_metrics(trained, tmp_path):
 
 def test_report_has_every_table_and_figures(trained):
     root, params, _ = trained
-    result = report_job(params, root / "report")
+    result = report_stage(params, root / "report")
     md = (root / "report" / "report.md").read_text()
     for title in ("Table I", "Table II", "Table III", "Table IV", "Table V", "Table VI", "Confusion matrices",
                   "Gradient attention"):
@@ -104,7 +104,7 @@ def test_experiment_groups_expand():
 
 
 def test_repo_experiments_are_all_valid(repo_params):
-    exps = expand_experiments(repo_params["experiments"])
+    exps = {name for group in repo_params.experiments.values() for name in group}
     assert len([e for e in exps if e.startswith("table1-")]) == 3 * 6 * 2
-    assert {"table3-casme2", "table4-samm", "table5-smic-hs-no_residual", "table6-samm-blocks4"} <= set(exps)
-    assert set(repo_params["train"]["run"]) <= set(repo_params["experiments"])
+    assert {"table3-casme2", "table4-samm", "table5-smic-hs-no_residual", "table6-samm-blocks4"} <= exps
+    assert set(repo_params.train.run) <= set(repo_params.experiments)

@@ -4,7 +4,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from mer_pipeline.config import build, check_choice
+from mer_pipeline.config.base import build, check_choice
 from mer_pipeline.errors import UserError
 
 

@@ -1,0 +1,25 @@
+"""Config is data: one frozen dataclass per params.yaml section, built so that an unknown key fails loudly, and the
+whole file as one typed tree (`Params.load`). Library functions take these objects; only entry points (CLI, stages)
+read params.yaml."""
+
+from mer_pipeline.config.base import build, check_choice, params_hash, read_yaml
+from mer_pipeline.config.modalities import MODALITY_PARAMS, FlowParams, MapParams, ModalitiesParams, TVL1Params
+from mer_pipeline.config.sections import (
+    THREE_CLASS_NAMES,
+    CacheParams,
+    DatasetParams,
+    FacesParams,
+    IndexParams,
+    LabelTable,
+    Scale,
+    SynthParams,
+)
+from mer_pipeline.config.training import ExperimentParams, TrainParams, expand_experiments
+from mer_pipeline.config.tree import Params, label_table
+
+__all__ = [
+    "MODALITY_PARAMS", "THREE_CLASS_NAMES", "CacheParams", "DatasetParams", "ExperimentParams", "FacesParams",
+    "FlowParams", "IndexParams", "LabelTable", "MapParams", "ModalitiesParams", "Params", "Scale", "SynthParams",
+    "TVL1Params", "TrainParams", "build", "check_choice", "expand_experiments", "label_table", "params_hash",
+    "read_yaml",
+]

@@ -1,0 +1,82 @@
+"""The machinery of config: building frozen dataclasses from YAML data so that an unknown key, a wrong type or a
+bad choice fails loudly with the key's path, and a stable hash of params."""
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from mer_pipeline.errors import UserError
+
+C = TypeVar("C")
+
+
+def check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise UserError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+
+
+def read_yaml(path: str | Path = "params.yaml") -> dict[str, Any]:
+    """The raw mapping of a params file (one-line errors for a missing file or bad YAML)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: params file not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a mapping of sections at top level")
+    return data
+
+
+def build(cls: type[C], data: Any, where: str) -> C:
+    """Build dataclass `cls` from a mapping, failing on unknown or missing keys and on wrong types."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise UserError(f"params {where}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise UserError(f"params {where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(names))})")
+    kwargs = {k: _coerce(hints[k], v, f"{where}.{k}") for k, v in data.items()}
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise UserError(f"params {where}: {exc}") from None
+
+
+def _coerce(hint: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return value
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise UserError(f"params {where}: expected a list, got {value!r}")
+        return tuple(value)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise UserError(f"params {where}: expected a mapping, got {value!r}")
+        return {str(k): v for k, v in value.items()}
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint in (int, float, str, bool) and not isinstance(value, hint):
+        raise UserError(f"params {where}: expected {hint.__name__}, got {value!r}")
+    if hint is int and isinstance(value, bool):
+        raise UserError(f"params {where}: expected int, got {value!r}")
+    return value
+
+
+def params_hash(obj: Any) -> str:
+    """A stable short hash of a params object (dataclass or plain data)."""
+    if dataclasses.is_dataclass(obj):
+        obj = dataclasses.asdict(obj)
+    text = json.dumps(obj, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -1,0 +1,105 @@
+"""The `modalities` section: output, image size, device, batching, and each modality's own params, typed.
+
+A modality's params are built when params.yaml is loaded, so a misspelt flow setting fails then, not when flow
+runs. Modalities with solver settings name their params type in MODALITY_PARAMS; every other modality takes
+MapParams (its image mapping only).
+"""
+
+from dataclasses import dataclass, field, fields
+
+from mer_pipeline.config.base import build, check_choice
+from mer_pipeline.errors import UserError
+
+SCALINGS = ("unit", "signed", "positive", "flow")
+
+
+@dataclass(frozen=True)
+class MapParams:
+    """Params of a modality without solver settings: its image mapping (see modalities/mapping.py)."""
+
+    scaling: str
+    percentile: float = 99.5
+
+    def __post_init__(self):
+        if self.scaling not in SCALINGS or self.scaling == "flow":
+            raise UserError(f"scaling must be unit, signed or positive, got {self.scaling!r}")
+        if not 50 <= self.percentile <= 100:
+            raise UserError(f"percentile must be in [50, 100], got {self.percentile}")
+
+    def mapping(self) -> dict:
+        return {"scaling": self.scaling, "percentile": self.percentile}
+
+
+@dataclass(frozen=True)
+class TVL1Params:
+    """tau: dual step; lam: data weight; theta: coupling; scales/zoom: pyramid; warps per scale; iterations per warp."""
+
+    tau: float = 0.25
+    lam: float = 0.15
+    theta: float = 0.3
+    scales: int = 4
+    zoom: float = 0.5
+    warps: int = 5
+    iterations: int = 30
+
+
+@dataclass(frozen=True)
+class FlowParams(TVL1Params):
+    """The TV-L1 settings plus the solver choice; the mapping to an image uses fixed scales so magnitudes compare
+    across clips."""
+
+    method: str = "torch"  # torch | opencv
+    flow_max_px: float = 4.0  # |u|, |v| mapped to [0, 1] as 0.5 + 0.5 u / flow_max_px
+    strain_max: float = 0.5  # strain mapped to [0, 1] as strain / strain_max
+
+    def __post_init__(self):
+        check_choice("flow method", self.method, ("torch", "opencv"))
+
+    def mapping(self) -> dict:
+        return {"scaling": "flow", "flow_max_px": self.flow_max_px, "strain_max": self.strain_max}
+
+    def solver(self) -> TVL1Params:
+        return TVL1Params(**{f.name: getattr(self, f.name) for f in fields(TVL1Params)})
+
+
+MODALITY_PARAMS: dict[str, type] = {"optical_flow": FlowParams}
+
+
+@dataclass(frozen=True)
+class ModalitiesParams:
+    """Modality generation: output, image size, device, batching, and each modality's own params by name
+    (plain mappings are built into MapParams / FlowParams here)."""
+
+    out: str = "data/modalities"
+    size: int = 224
+    device: str = "auto"
+    batch_clips: int = 8
+    names: tuple[str, ...] = ()
+    params: dict[str, MapParams | FlowParams] = field(default_factory=dict)
+
+    def __post_init__(self):
+        check_choice("modalities.device", self.device.split(":")[0], ("auto", "cpu", "cuda"))
+        if self.size < 16 or self.batch_clips < 1:
+            raise UserError("modalities.size must be >= 16 and modalities.batch_clips >= 1")
+        typed = {name: self._typed(name, value) for name, value in self.params.items()}
+        object.__setattr__(self, "params", typed)
+        missing = [n for n in self.names if n not in typed]
+        if missing:
+            raise UserError(f"params modalities.params has no entry for {', '.join(map(repr, missing))}")
+
+    @staticmethod
+    def _typed(name: str, value):
+        kind = MODALITY_PARAMS.get(name, MapParams)
+        if isinstance(value, kind):
+            return value
+        try:
+            return build(kind, value, f"modalities.params.{name}")
+        except UserError as err:
+            text = str(err)
+            raise UserError(text if text.startswith("params ") else f"params modalities.params.{name}: {text}") from None
+
+    def of(self, name: str) -> MapParams | FlowParams:
+        """The params of modality `name` (one-line error when params.yaml has none)."""
+        if name not in self.params:
+            raise UserError(f"params modalities.params has no entry for {name!r}")
+        return self.params[name]

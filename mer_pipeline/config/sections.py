@@ -1,0 +1,112 @@
+"""The params.yaml sections of the data stages: synth, datasets, labels, index, faces, cache, and where tasks run."""
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from mer_pipeline.config.base import check_choice
+from mer_pipeline.errors import UserError
+
+
+@dataclass(frozen=True)
+class SynthParams:
+    """The embedded synthetic dataset (CASME II layout) generated from skimage's astronaut photograph."""
+
+    out: str = "data/synthetic"
+    seed: int = 0
+    subjects: int = 4
+    clips_per_class: int = 2
+    classes: tuple[str, ...] = ("happiness", "surprise", "disgust", "repression")
+    frames: int = 24
+    image_size: int = 320
+    amplitude_px: float = 3.0
+    noise_sigma: float = 2.0
+    drift_px: float = 0.4
+    flicker: float = 0.02
+    jpeg_quality: int = 95
+
+
+@dataclass(frozen=True)
+class DatasetParams:
+    """Where one dataset lives and which adapter and label table read it.
+
+    `frames_dir` and `sheet` are relative to `root`; left empty, the adapter finds them by their distributed names.
+    """
+
+    adapter: str
+    root: str
+    fps: float
+    labels: str
+    frames_dir: str = ""
+    sheet: str = ""
+
+
+@dataclass(frozen=True)
+class LabelTable:
+    """Emotion -> class mappings of one dataset (emotions are lower-cased before lookup)."""
+
+    emotions: tuple[str, ...]
+    three_class: dict[str, str]
+    five_class: dict[str, str] = field(default_factory=dict)
+    five_class_names: tuple[str, ...] = ()
+
+
+THREE_CLASS_NAMES = ("negative", "positive", "surprise")
+
+
+@dataclass(frozen=True)
+class IndexParams:
+    out: str = "data/index"
+    verify_frames: bool = True
+
+
+@dataclass(frozen=True)
+class FacesParams:
+    """Face alignment and equalisation; eye positions are fractions of the output size."""
+
+    out: str = "data/faces"
+    reference: str = "onset"
+    size: int = 224
+    eye_distance: float = 0.38
+    eye_y: float = 0.38
+    equalise: str = "clahe"
+    clahe_clip: float = 2.0
+    clahe_tiles: int = 8
+    min_detection_confidence: float = 0.5
+
+    def __post_init__(self):
+        check_choice("faces.reference", self.reference, ("onset", "apex"))
+        check_choice("faces.equalise", self.equalise, ("none", "global", "clahe"))
+        if self.size < 32:
+            raise UserError(f"faces.size must be at least 32, got {self.size}")
+        if not 0.1 <= self.eye_distance <= 0.8 or not 0.1 <= self.eye_y <= 0.7:
+            raise UserError("faces.eye_distance must be in [0.1, 0.8] and faces.eye_y in [0.1, 0.7]")
+
+
+@dataclass(frozen=True)
+class CacheParams:
+    """The shared cache: a local path, a network-filesystem path or an fsspec URL; empty = no shared cache.
+    The environment variables MER_PIPELINE_CACHE (url) and MER_PIPELINE_CACHE_OPTIONS (JSON) override them."""
+
+    url: str = ""
+    storage_options: dict[str, Any] = field(default_factory=dict)
+
+    def resolved(self) -> "CacheParams":
+        url = os.environ.get("MER_PIPELINE_CACHE", self.url)
+        options = self.storage_options
+        if os.environ.get("MER_PIPELINE_CACHE_OPTIONS"):
+            try:
+                options = json.loads(os.environ["MER_PIPELINE_CACHE_OPTIONS"])
+            except json.JSONDecodeError:
+                raise UserError("MER_PIPELINE_CACHE_OPTIONS is not valid JSON") from None
+        return CacheParams(url, options)
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Where per-clip tasks run: in this process (default), a local dask cluster of `workers` processes, or an
+    existing dask scheduler at `scheduler`."""
+
+    workers: int = 0
+    scheduler: str = ""

@@ -1,0 +1,139 @@
+"""The one engine for per-clip artifacts (faces entries, modality samples, spotting curves).
+
+A stage describes its work as a Task: a content key per item, a batched compute, and how an item is written to and
+read from its local store. `run` then treats every item the same way:
+
+    kept      the local store already holds the item for this key
+    cached    the shared cache held the key: written locally from there
+    computed  computed (in batches), published to the shared cache, written locally
+    missing   not computed because the run was told not to (`cache pull`)
+    skipped   a per-clip problem (ClipError): reported, the run goes on
+
+and `push` publishes every item the local store holds that the cache lacks. Keys hash everything that determines
+the content (inputs, params, computed code identity), so an item is never kept or taken for stale content.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+import numpy as np
+
+from mer_pipeline.config import CacheParams, Scale
+from mer_pipeline.errors import ClipError
+from mer_pipeline.scale import run_tasks
+
+STATUSES = ("computed", "cached", "kept", "missing", "skipped")
+Item = TypeVar("Item")
+
+
+@dataclass(frozen=True)
+class Pending(Generic[Item]):
+    """An item to compute: its content key and what `prepare` read for it (handed to `compute` and `write`)."""
+
+    item: Item
+    key: str
+    state: Any
+
+
+class Task(Protocol[Item]):
+    """What a per-clip stage tells the engine. Tasks hold paths and params only, so they travel to dask workers."""
+
+    kind: str  # the shared cache's namespace for these entries
+
+    def prepare(self, item: Item) -> tuple[str, Any]:
+        """(content key, state) of an item; raises ClipError for a per-clip problem."""
+
+    def stored_key(self, item: Item) -> str | None:
+        """The key the local store holds this item for (None when absent or incomplete)."""
+
+    def compute(self, pending: list[Pending[Item]]) -> list[dict[str, np.ndarray] | ClipError]:
+        """The arrays of each pending item, in order (a ClipError in place of one that fails)."""
+
+    def write(self, p: Pending[Item], arrays: dict[str, np.ndarray]) -> None:
+        """Write an item to the local store (completion mark last)."""
+
+    def read(self, item: Item) -> dict[str, np.ndarray]:
+        """The arrays of an item the local store holds complete (as a cache entry holds them)."""
+
+    def label(self, item: Item) -> str:
+        """The clip id, for the cache entry's metadata and for problems."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    problem: str = ""
+
+
+def open_cache(params: CacheParams):
+    """The shared cache of `params` (already resolved against the environment), or None when none is set."""
+    from mer_pipeline.store.cache import Cache
+
+    return Cache(params.url, params.storage_options) if params.url else None
+
+
+def run_batch(task: Task, items: Sequence, cache_params: CacheParams, compute: bool = True) -> list[Outcome]:
+    """Keep, take from the cache or compute every item of one batch; outcomes in the order of `items`."""
+    cache = open_cache(cache_params)
+    outcomes: dict[int, Outcome] = {}
+    todo: list[tuple[int, Pending]] = []
+    for i, item in enumerate(items):
+        try:
+            key, state = task.prepare(item)
+        except ClipError as err:
+            outcomes[i] = Outcome("skipped", err.reason)
+            continue
+        if task.stored_key(item) == key:
+            outcomes[i] = Outcome("kept")
+        elif cache and (hit := cache.get(task.kind, key)):
+            task.write(Pending(item, key, state), hit[0])
+            outcomes[i] = Outcome("cached")
+        elif not compute:
+            outcomes[i] = Outcome("missing")
+        else:
+            todo.append((i, Pending(item, key, state)))
+    if todo:
+        for (i, p), arrays in zip(todo, task.compute([p for _, p in todo])):
+            if isinstance(arrays, ClipError):
+                outcomes[i] = Outcome("skipped", arrays.reason)
+                continue
+            if cache:
+                cache.put(task.kind, p.key, arrays, {"clip_id": task.label(p.item)})
+            task.write(p, arrays)
+            outcomes[i] = Outcome("computed")
+    return [outcomes[i] for i in range(len(items))]
+
+
+def _run_one(args: tuple, item) -> list[Outcome]:
+    task, cache_params, compute = args
+    return run_batch(task, [item], cache_params, compute)
+
+
+def run(task: Task, items: Sequence, cache: CacheParams = CacheParams(), scale: Scale = Scale(),
+        batch_size: int = 1, compute: bool = True, progress: Callable | None = None) -> list[Outcome]:
+    """Every item through `run_batch`: in batches of `batch_size` in this process, or one dask task per item."""
+    if scale.workers or scale.scheduler:
+        results = run_tasks(_run_one, (task, cache, compute), list(items), scale, progress)
+        return [o for r in results for o in r]
+    batches = [items[i : i + batch_size] for i in range(0, len(items), batch_size)]
+    return [o for b in (progress(batches) if progress else batches) for o in run_batch(task, b, cache, compute)]
+
+
+def counts(outcomes: list[Outcome]) -> dict[str, int]:
+    return {s: sum(o.status == s for o in outcomes) for s in STATUSES}
+
+
+def push(task: Task, items: Sequence, cache) -> dict[str, int]:
+    """Publish every item the local store holds complete and the cache lacks."""
+    result = {"pushed": 0, "present": 0}
+    for item in items:
+        key = task.stored_key(item)
+        if key is None:
+            continue
+        if cache.has(task.kind, key):
+            result["present"] += 1
+            continue
+        cache.put(task.kind, key, task.read(item), {"clip_id": task.label(item)})
+        result["pushed"] += 1
+    return result

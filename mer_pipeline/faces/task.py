@@ -1,0 +1,154 @@
+"""The faces stage: aligned faces of every indexed clip into a Zarr store (one entry per clip, onset..offset),
+through the per-clip engine.
+
+Per clip: hash the frame files -> content key -> kept if the store holds that key, else taken from the shared
+cache, else computed (faces/clip.py) and published. No face on the reference frame or an undecodable frame: the
+clip is reported and skipped, never fatal.
+"""
+
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from mer_pipeline import __version__, engine, paths
+from mer_pipeline.config import CacheParams, FacesParams, IndexParams, Scale, params_hash
+from mer_pipeline.datasets.base import ClipRecord
+from mer_pipeline.datasets.index import read_index
+from mer_pipeline.errors import ClipError
+from mer_pipeline.faces.align import transform_points
+from mer_pipeline.faces.clip import LIBRARIES, AlignedClip, Landmarker, align_clip, decode_frames, \
+    process_landmarker, read_frame_bytes
+from mer_pipeline.faces.landmarks import eye_centres
+from mer_pipeline.identity import code_version
+from mer_pipeline.problems import ProblemLog
+from mer_pipeline.store import clips as store
+from mer_pipeline.store.cache import content_key
+from mer_pipeline.store.records import FacesEntry, KeyFrames
+
+
+@lru_cache(maxsize=1)
+def faces_code_version() -> str:
+    return code_version("mer_pipeline.faces.clip", libraries=LIBRARIES)
+
+
+def faces_key(rec: ClipRecord, checksum: str, params: FacesParams) -> str:
+    """Everything that determines a faces entry's arrays: clip, its frames' bytes, key frames, params, code."""
+    p = {k: v for k, v in asdict(params).items() if k != "out"}
+    return content_key("faces", {"clip": rec.clip_id, "input_sha256": checksum, "onset": rec.onset,
+                                 "apex": rec.apex, "offset": rec.offset, "params": p, "code": faces_code_version()})
+
+
+def faces_provenance(params: FacesParams, index_meta: dict) -> dict:
+    return {
+        "kind": "faces",
+        "dataset": index_meta["dataset"],
+        "params": asdict(params),
+        "params_hash": params_hash({k: v for k, v in asdict(params).items() if k != "out"}),  # what, not where
+        "package_version": __version__,
+        "index_sha256": index_meta["index_sha256"],
+        "dataset_root": index_meta["root"],
+    }
+
+
+def faces_entry(rec: ClipRecord, clip: AlignedClip, reference: int, checksum: str, key: str) -> FacesEntry:
+    """The stored metadata of a clip: key frames (frame numbers and 0-based indices), labels, transform."""
+    return FacesEntry(
+        clip_id=rec.clip_id, subject=rec.subject, dataset=rec.dataset, emotion=rec.emotion, label3=rec.label3,
+        label5=rec.label5, onset=rec.onset, apex=rec.apex, offset=rec.offset, apex_source=rec.apex_source,
+        key_frames=KeyFrames(0, rec.apex - rec.onset, rec.offset - rec.onset), reference_index=reference,
+        fps=rec.fps, frames=list(rec.key_frame_files()), input_sha256=checksum, content_key=key,
+        transform=clip.matrix.tolist(),
+        eye_centres_aligned=transform_points(eye_centres(clip.landmarks), clip.matrix).tolist(),
+        landmarks=clip.landmarks.tolist(),
+    )
+
+
+@dataclass(frozen=True)
+class FacesTask:
+    """The engine's task for faces: items are clip records. Holds paths and params (travels to dask workers);
+    an injected landmarker (tests) keeps the run in this process."""
+
+    store: str
+    dataset_root: str
+    params: FacesParams
+    landmarker: Landmarker | None = field(default=None, compare=False)
+    kind: str = "faces"
+
+    def reference(self, rec: ClipRecord) -> int:
+        return 0 if self.params.reference == "onset" else rec.apex - rec.onset
+
+    def prepare(self, rec: ClipRecord) -> tuple[str, tuple[list[bytes], str]]:
+        raw, checksum = read_frame_bytes(Path(self.dataset_root), rec.key_frame_files(), rec.clip_id)
+        return faces_key(rec, checksum, self.params), (raw, checksum)
+
+    def stored_key(self, rec: ClipRecord) -> str | None:
+        entry = store.entry(store.open_writable(self.store), rec.clip_id)
+        return entry.content_key if entry else None
+
+    def compute(self, pending: list[engine.Pending]) -> list[dict[str, np.ndarray] | ClipError]:
+        lm = self.landmarker or process_landmarker(self.params.min_detection_confidence)
+        out = []
+        for p in pending:
+            rec, (raw, _) = p.item, p.state
+            try:
+                frames = decode_frames(raw, Path(self.dataset_root), rec.key_frame_files(), rec.clip_id)
+                out.append(align_clip(frames, self.reference(rec), lm, self.params, rec.clip_id).arrays())
+            except ClipError as err:
+                out.append(err)
+        return out
+
+    def write(self, p: engine.Pending, arrays: dict[str, np.ndarray]) -> None:
+        clip = AlignedClip(**arrays)
+        entry = faces_entry(p.item, clip, self.reference(p.item), p.state[1], p.key)
+        store.write_entry(store.open_writable(self.store), entry, clip.frames)
+
+    def read(self, rec: ClipRecord) -> dict[str, np.ndarray]:
+        frames, entry = store.read_entry(store.open_existing(Path(self.store)), rec.clip_id)
+        return AlignedClip(frames, entry.matrix, entry.landmark_array).arrays()
+
+    def label(self, rec: ClipRecord) -> str:
+        return rec.clip_id
+
+
+def run_faces(records: list[ClipRecord], dataset_root: Path, out: Path, params: FacesParams, index_meta: dict,
+              landmarker: Landmarker | None, log: ProblemLog, progress=None, cache: CacheParams = CacheParams(),
+              scale: Scale = Scale(), compute: bool = True) -> dict:
+    """Write the faces store; entries already complete for the same content key are kept. Returns counts."""
+    store.open_store(out, faces_provenance(params, index_meta))
+    task = FacesTask(str(out), str(dataset_root), params, landmarker)
+    if landmarker is not None:  # an injected landmarker (tests) stays in this process
+        scale = Scale()
+    outcomes = engine.run(task, records, cache, scale, compute=compute, progress=progress)
+    for rec, o in zip(records, outcomes):
+        if o.problem:
+            log.add(rec.clip_id, o.problem, "skipped")
+    return engine.counts(outcomes)
+
+
+def faces_stage(dataset: str, index: IndexParams, params: FacesParams, cache: CacheParams = CacheParams(),
+                scale: Scale = Scale(), compute: bool = True, progress=None) -> dict:
+    """Align the faces of the indexed clips into `<faces.out>/<dataset>/faces.zarr` (+ problems.csv)."""
+    records, meta = read_index(paths.index_dir(index, dataset))
+    out = paths.faces_store(params, dataset)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    log = ProblemLog(dataset)
+    counts = run_faces(records, Path(meta["root"]), out, params, meta, None, log, progress, cache.resolved(),
+                       scale, compute)
+    log.write(paths.faces_dir(params, dataset) / paths.PROBLEMS_FILE)
+    return {"dataset": dataset, "out": str(out), **counts, "problems": [p.line() for p in log.items]}
+
+
+def push_faces(store_path: Path, cache) -> dict:
+    """Publish every complete entry of a faces store that the cache lacks (read as stored, nothing recomputed)."""
+    root = store.open_existing(store_path)
+    task = FacesTask(str(store_path), "", FacesParams())
+    return engine.push(task, [_StoredClip(c) for c in store.complete_entries(root)], cache)
+
+
+@dataclass(frozen=True)
+class _StoredClip:
+    """A clip known only by its id (push reads what the store holds; nothing is recomputed)."""
+
+    clip_id: str

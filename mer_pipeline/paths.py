@@ -1,0 +1,45 @@
+"""Every output path of the pipeline, in one place: stages, CLI commands and tests ask here.
+
+    <index.out>/<dataset>/{clips.csv, index.json, problems.csv}
+    <faces.out>/<dataset>/{faces.zarr, problems.csv}
+    <modalities.out>/<dataset>/<modality>.zarr
+    <train.out>/<group>[/<experiment>]/{results.json, predictions.csv, train_loss.csv, checkpoint.pt}
+    <train.metrics>/<group>.json
+"""
+
+from pathlib import Path
+
+from mer_pipeline.config import FacesParams, IndexParams, ModalitiesParams, TrainParams
+
+INDEX_FILE = "clips.csv"
+INDEX_META_FILE = "index.json"
+PROBLEMS_FILE = "problems.csv"
+FACES_STORE = "faces.zarr"
+
+
+def index_dir(p: IndexParams, dataset: str) -> Path:
+    return Path(p.out) / dataset
+
+
+def faces_dir(p: FacesParams, dataset: str) -> Path:
+    return Path(p.out) / dataset
+
+
+def faces_store(p: FacesParams, dataset: str) -> Path:
+    return faces_dir(p, dataset) / FACES_STORE
+
+
+def modalities_dir(p: ModalitiesParams, dataset: str) -> Path:
+    return Path(p.out) / dataset
+
+
+def modality_store(p: ModalitiesParams, dataset: str, name: str) -> Path:
+    return modalities_dir(p, dataset) / f"{name}.zarr"
+
+
+def experiments_dir(p: TrainParams, group: str) -> Path:
+    return Path(p.out) / group
+
+
+def metrics_file(p: TrainParams, group: str) -> Path:
+    return Path(p.metrics) / f"{group}.json"

@@ -1,0 +1,48 @@
+"""The train stage: an experiment group from params `experiments` (or one of its expanded experiments)."""
+
+import json
+
+from mer_pipeline import paths
+from mer_pipeline.config import THREE_CLASS_NAMES, ExperimentParams, Params
+from mer_pipeline.device import resolve_device
+from mer_pipeline.errors import UserError
+from mer_pipeline.progress import bar
+from mer_pipeline.training.experiment import run_experiment
+
+
+def class_names_for(params: Params, exp: ExperimentParams) -> list[str]:
+    """3-class: MEGC 2019 names; 5-class: the datasets' five_class_names (a composite must share them)."""
+    if exp.classes == 3:
+        return list(THREE_CLASS_NAMES)
+    names = {tuple(params.labels_of(d).five_class_names) for d in exp.datasets}
+    if len(names) != 1 or not next(iter(names)):
+        raise UserError(f"5-class experiment on {list(exp.datasets)}: the datasets have no common 5-class names")
+    return list(next(iter(names)))
+
+
+def train_stage(params: Params, name: str, device: str | None = None) -> dict:
+    """Run experiment group `name` (every combination it expands to) or one expanded experiment by its full name.
+
+    Writes `<train.metrics>/<group>.json` ({acc, uf1, uar, n}, or {experiment suffix: {...}} for a group of
+    several; for `dvc metrics show`) and, per experiment, its folder under `<train.out>/<group>/` (the group
+    folder itself for a single experiment).
+    """
+    t = params.train
+    _, todo = params.experiments_named(name)
+    group = name  # a group, or one expanded experiment under its own name
+    dev = resolve_device(device or t.device)
+    out, summary, results = paths.experiments_dir(t, group), {}, []
+    for exp_name, exp in todo.items():
+        folder = out if len(todo) == 1 else out / exp_name
+        r = run_experiment(exp_name, exp, t, class_names_for(params, exp), params.modalities, folder, dev,
+                           progress=bar(f"{exp_name} folds"))
+        summary[exp_name] = {k: r[k] for k in ("acc", "uf1", "uar", "n")}
+        results.append({"experiment": exp_name, **summary[exp_name], "folds": r["folds"]})
+    if len(summary) == 1:  # flat keys, so single experiments share columns in `dvc metrics show`
+        summary = next(iter(summary.values()))
+    else:
+        summary = {k[len(group) + 1 :] if k.startswith(group + "-") else k: v for k, v in summary.items()}
+    metrics = paths.metrics_file(t, group)
+    metrics.parent.mkdir(parents=True, exist_ok=True)
+    metrics.write_text(json.dumps(summary, indent=2) + "\n")
+    return {"group": group, "out": str(out), "device": str(dev), "experiments": results}
