@@ -9,14 +9,14 @@ can be replaced when a reference implementation appears.
 
 import torch
 
-from mer_pipeline.modalities.base import KeyFrames, check_clip
+from mer_pipeline.modalities.base import KeyFrames, accumulate, check_clip
 from mer_pipeline.modalities.registry import Modality, per_clip, register
 
 
 def affective_image(clip: torch.Tensor, keys: KeyFrames) -> torch.Tensor:
     """clip (T, C, H, W) float -> (C, H, W), non-negative."""
     check_clip(clip, keys)
-    return (clip[1:] - clip[:-1]).abs().sum(0)  # (T-1, C, H, W) -> (C, H, W)
+    return accumulate(clip[1:], lambda t: (clip[t + 1].double() - clip[t].double()).abs())  # over T-1 changes
 
 
 register(Modality("affective_image", per_clip(affective_image)))

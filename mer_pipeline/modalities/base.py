@@ -9,7 +9,7 @@ import torch
 
 from mer_pipeline.store.records import KeyFrames
 
-__all__ = ["KeyFrames", "check_clip", "clip_from_frames", "weighted_sum"]
+__all__ = ["KeyFrames", "accumulate", "check_clip", "clip_from_frames", "weighted_sum"]
 
 
 def check_clip(clip: torch.Tensor, keys: KeyFrames | None = None) -> None:
@@ -20,8 +20,22 @@ def check_clip(clip: torch.Tensor, keys: KeyFrames | None = None) -> None:
 
 
 def weighted_sum(clip: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
-    """sum_t alpha_t * I_t. clip (T, C, H, W), alpha (T,) -> (C, H, W)."""
-    return torch.tensordot(alpha.to(clip), clip, dims=([0], [0]))
+    """sum_t alpha_t * I_t. clip (T, C, H, W), alpha (T,) -> (C, H, W), in the clip's dtype.
+
+    Accumulated in float64 one frame after another (t = 1..T), with elementwise operations only: every partial sum
+    is rounded the same way on any CPU or GPU, so the result is the same bytes everywhere. (A BLAS tensordot picks its
+    summation order by CPU; for 8-bit frames and integer weights, as MESTI and Active Image have, every partial
+    sum here is exact.)
+    """
+    return accumulate(clip, lambda t: clip[t].double() * float(alpha[t]))
+
+
+def accumulate(clip: torch.Tensor, term) -> torch.Tensor:
+    """sum_t term(t) over t = 0..T-1 in float64, in temporal order (see weighted_sum), in the clip's dtype."""
+    total = torch.zeros(clip.shape[1:], dtype=torch.float64, device=clip.device)
+    for t in range(clip.shape[0]):
+        total += term(t)
+    return total.to(clip.dtype)
 
 
 def clip_from_frames(frames: torch.Tensor) -> torch.Tensor:
