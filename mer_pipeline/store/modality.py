@@ -3,7 +3,8 @@ per task"). Readable with plain zarr, dask (`da.from_zarr(path, component="image
 
 Layout of <dataset>/<modality>.zarr:
     attrs        kind="modality", modality, params, params_hash, package_version, faces_store, faces_sha256,
-                 clip_ids (N), subjects (N), emotions (N), images (names of the image arrays), schema_version
+                 clip_ids (N), subjects (N), emotions (N), images (names of the image arrays), schema_version,
+                 ready (set once every array exists)
     image        (N, 3, S, S) uint8, one chunk (one file) per sample, dims (sample, channel, y, x)
     image_apex_offset   optical_flow only: the apex -> offset image
     raw          (N, C', H, W) float32, the unscaled result (flow in pixels), one chunk per sample
@@ -62,7 +63,8 @@ def open_modality_store(path: Path, provenance: dict[str, Any], clips: list[Samp
     derived cache and is rebuilt; a folder that is not a modality store is never touched."""
     ids = [c.clip_id for c in clips]
     root = reuse_or_clear(path, "modality", lambda attrs: attrs.get("params_hash") == provenance["params_hash"]
-                          and attrs.get("clip_ids") == ids and attrs.get("schema_version") == SCHEMA_VERSION)
+                          and attrs.get("clip_ids") == ids and attrs.get("schema_version") == SCHEMA_VERSION
+                          and attrs.get("ready") is True)
     if root is not None:
         root.attrs.update(provenance)
         return root
@@ -83,6 +85,7 @@ def open_modality_store(path: Path, provenance: dict[str, Any], clips: list[Samp
     root.create_array("source", shape=(n, 64), dtype="uint8", chunks=(1, 64), dimension_names=("sample", "hex"))
     root.create_array("key", shape=(n, 64), dtype="uint8", chunks=(1, 64), dimension_names=("sample", "hex"))
     root.create_array("done", shape=(n,), dtype="uint8", chunks=(1,), fill_value=0, dimension_names=("sample",))
+    root.attrs["ready"] = True  # last: a store whose writer died while laying it out is rebuilt, never reused
     return root
 
 

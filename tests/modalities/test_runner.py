@@ -91,3 +91,13 @@ def test_changed_code_recomputes_samples_of_an_existing_store(tiny_faces, tmp_pa
     monkeypatch.setattr(task, "modality_code_version", lambda name: "edited")
     again = run_modality("mesti", tiny_faces, out, settings())
     assert (again["computed"], again["kept"]) == (8, 0)
+
+
+def test_store_whose_writer_died_while_laying_it_out_is_rebuilt(tiny_faces, tmp_path):
+    out = tmp_path / "mesti.zarr"
+    run_modality("mesti", tiny_faces, out, settings())
+    root = zarr.open_group(str(out), mode="r+")
+    del root["done"]  # as if killed between the store's attributes and its last array
+    root.attrs["ready"] = False
+    assert run_modality("mesti", tiny_faces, out, settings())["computed"] == 8
+    assert mstore.present(zarr.open_group(str(out), mode="r")).all()
