@@ -51,7 +51,7 @@ class Task(Protocol[Item]):
         """The arrays of each pending item, in order (a ClipError in place of one that fails)."""
 
     def write(self, p: Pending[Item], arrays: dict[str, np.ndarray]) -> None:
-        """Write an item to the local store (completion mark last)."""
+        """Write an item to the local store (completion mark last); ClipError to exclude it."""
 
     def read(self, item: Item) -> dict[str, np.ndarray]:
         """The arrays of an item the local store holds complete (as a cache entry holds them)."""
@@ -87,8 +87,7 @@ def run_batch(task: Task, items: Sequence, cache_params: CacheParams, compute: b
         if task.stored_key(item) == key:
             outcomes[i] = Outcome("kept")
         elif cache and (hit := cache.get(task.kind, key)):
-            task.write(Pending(item, key, state), hit[0])
-            outcomes[i] = Outcome("cached")
+            outcomes[i] = _write(task, Pending(item, key, state), hit[0], "cached")
         elif not compute:
             outcomes[i] = Outcome("missing")
         else:
@@ -100,9 +99,17 @@ def run_batch(task: Task, items: Sequence, cache_params: CacheParams, compute: b
                 continue
             if cache:
                 cache.put(task.kind, p.key, arrays, {"clip_id": task.label(p.item)})
-            task.write(p, arrays)
-            outcomes[i] = Outcome("computed")
+            outcomes[i] = _write(task, p, arrays, "computed")
     return [outcomes[i] for i in range(len(items))]
+
+
+def _write(task: Task, p: Pending, arrays: dict[str, np.ndarray], status: str) -> Outcome:
+    """Write an item; a task may refuse one (ClipError: excluded by its content, e.g. a face lost mid-clip)."""
+    try:
+        task.write(p, arrays)
+    except ClipError as err:
+        return Outcome("skipped", err.reason)
+    return Outcome(status)
 
 
 def _run_one(args: tuple, item) -> list[Outcome]:

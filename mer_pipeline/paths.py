@@ -1,7 +1,7 @@
 """Every output path of the pipeline, in one place: stages, CLI commands and tests ask here.
 
     <index.out>/<dataset>/{clips.csv, index.json, problems.csv}
-    <faces.out>/<dataset>/{faces.zarr, problems.csv}
+    <faces.out>/<dataset>/{faces.zarr, problems.csv, quality.csv, quality.png}
     <modalities.out>/<dataset>/<modality>.zarr
     <train.out>/<group>[/<experiment>]/{results.json, predictions.csv, train_loss.csv, checkpoint.pt}
     <train.metrics>/<group>.json
@@ -15,6 +15,8 @@ INDEX_FILE = "clips.csv"
 INDEX_META_FILE = "index.json"
 PROBLEMS_FILE = "problems.csv"
 FACES_STORE = "faces.zarr"
+QUALITY_TABLE = "quality.csv"  # beside the faces store: one row per clip
+QUALITY_SHEET = "quality.png"  # contact sheet, worst clips first
 
 
 def index_dir(p: IndexParams, dataset: str) -> Path:

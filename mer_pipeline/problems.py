@@ -4,7 +4,7 @@ import csv
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-ACTIONS = ("repaired", "excluded", "skipped", "ignored")
+ACTIONS = ("repaired", "excluded", "skipped", "ignored", "flagged")
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,12 @@ def test_end_to_end_synth_index_faces(tmp_path, capsys):
     root = store.open_existing(tmp_path / "faces" / "synthetic" / "faces.zarr")
     assert len(list(store.complete_entries(root))) == 8
     assert root.attrs["kind"] == "faces" and root.attrs["dataset"] == "synthetic"
+    rows = (tmp_path / "faces" / "synthetic" / "quality.csv").read_text().splitlines()
+    assert len(rows) == 9 and rows[0].startswith("clip_id,frames,reference_index,stabilise")
+    assert all(",registration," in r for r in rows[1:])
+    from PIL import Image
+
+    assert Image.open(tmp_path / "faces" / "synthetic" / "quality.png").size[1] == 18 + 8 * 112
     code, out, _ = run_cli(capsys, "faces", "--dataset", "synthetic", "--params", params, "--json")
     assert json.loads(out)["kept"] == 8  # a rerun computes nothing
     code, out, _ = run_cli(capsys, "modalities", "--dataset", "synthetic", "--params", params, "--device", "cpu",
@@ -94,8 +100,6 @@ def test_end_to_end_synth_index_faces(tmp_path, capsys):
     assert [r["computed"] for r in json.loads(out)["modalities"]] == [0]  # only what is missing or stale
     png = tmp_path / "preview.png"
     code, out, _ = run_cli(capsys, "preview", "-d", "synthetic", "--params", params, "--out", str(png), "--json")
-    from PIL import Image
-
     assert code == 0 and json.loads(out)["rows"] == 4 and Image.open(png).size == (110 + 6 * 160, 22 + 4 * 160)
 
 

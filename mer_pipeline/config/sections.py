@@ -22,7 +22,11 @@ class SynthParams:
     image_size: int = 320
     amplitude_px: float = 3.0
     noise_sigma: float = 2.0
-    drift_px: float = 0.4
+    head_translation_px: float = 3.0
+    head_rotation_deg: float = 1.0
+    head_scale: float = 0.01
+    head_jerk_px: float = 2.0
+    head_jerk_prob: float = 0.3
     flicker: float = 0.02
     jpeg_quality: int = 95
 
@@ -63,13 +67,32 @@ class IndexParams:
 
 @dataclass(frozen=True)
 class FacesParams:
-    """Face alignment and equalisation; eye positions are fractions of the output size."""
+    """Face alignment, stabilisation and equalisation; positions and margins are fractions of the output size.
+
+    crop: `landmarks` scales the face so that brows to chin span the output between `margin_top` and
+    `margin_bottom` (eyes level, centred); `eyes` puts the eye centres `eye_distance` apart at `eye_y`.
+    stabilise: none | landmarks | registration (faces/stabilise.py); tracking checks every `check_every` frames.
+    on_tracking_problem: what a clip whose face is lost or whose registration fails gets: flag (kept, reported)
+    or exclude (skipped, reported).
+    """
 
     out: str = "data/faces"
     reference: str = "onset"
     size: int = 224
+    crop: str = "landmarks"
+    margin_top: float = 0.06
+    margin_bottom: float = 0.04
     eye_distance: float = 0.38
     eye_y: float = 0.38
+    max_faces: int = 4
+    stabilise: str = "registration"
+    registration_passes: int = 2
+    forehead: bool = True
+    check_every: int = 8
+    check_tolerance_px: float = 4.0
+    min_score: float = 0.3
+    max_motion_px: float = 20.0
+    on_tracking_problem: str = "flag"
     equalise: str = "clahe"
     clahe_clip: float = 2.0
     clahe_tiles: int = 8
@@ -77,11 +100,18 @@ class FacesParams:
 
     def __post_init__(self):
         check_choice("faces.reference", self.reference, ("onset", "apex"))
+        check_choice("faces.crop", self.crop, ("landmarks", "eyes"))
+        check_choice("faces.stabilise", self.stabilise, ("none", "landmarks", "registration"))
+        check_choice("faces.on_tracking_problem", self.on_tracking_problem, ("flag", "exclude"))
         check_choice("faces.equalise", self.equalise, ("none", "global", "clahe"))
         if self.size < 32:
             raise UserError(f"faces.size must be at least 32, got {self.size}")
         if not 0.1 <= self.eye_distance <= 0.8 or not 0.1 <= self.eye_y <= 0.7:
             raise UserError("faces.eye_distance must be in [0.1, 0.8] and faces.eye_y in [0.1, 0.7]")
+        if not (0 <= self.margin_top <= 0.3 and 0 <= self.margin_bottom <= 0.3):
+            raise UserError("faces.margin_top and faces.margin_bottom must be in [0, 0.3]")
+        if self.max_faces < 1 or self.check_every < 0 or self.registration_passes < 1:
+            raise UserError("faces.max_faces and faces.registration_passes must be >= 1, faces.check_every >= 0")
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""One clip's aligned, equalised faces: decode the frames, mediapipe landmarks on the reference frame, one
-similarity transform (eyes level at fixed positions) applied to every frame, luminance equalisation.
+"""One clip's aligned, stabilised, equalised faces: decode the frames, mediapipe landmarks on the reference frame
+(the largest face when there are several), its similarity transform (eyes level, face size from the landmarks), every
+frame registered to it (faces/stabilise.py), each frame warped with its own transform, luminance equalisation.
 
 This module's import closure is the faces entries' code identity (see identity.py): whatever shapes the arrays of a
 faces entry is imported from here.
@@ -16,25 +17,36 @@ import numpy as np
 
 from mer_pipeline.config import FacesParams
 from mer_pipeline.errors import ClipError
-from mer_pipeline.faces.align import apply_alignment, eye_targets, similarity_from_eyes
+from mer_pipeline.faces.align import apply_alignment, crop_similarity
 from mer_pipeline.faces.equalise import equalise
-from mer_pipeline.faces.landmarks import eye_centres
+from mer_pipeline.faces.landmarks import closest, faces_of, largest
+from mer_pipeline.faces.stabilise import Stabilised, stabilise
 
-Landmarker = Callable[[np.ndarray], np.ndarray | None]
+Landmarker = Callable[[np.ndarray], "list[np.ndarray] | np.ndarray | None"]  # RGB frame -> the faces found
 LIBRARIES = ("mediapipe", "opencv-contrib-python")  # their versions are part of the code identity
 
 
 @dataclass(frozen=True)
 class AlignedClip:
-    """frames: (T, size, size, 3) uint8 RGB; matrix: (2, 3) source -> aligned; landmarks: (N, 2) source (x, y)."""
+    """frames: (T, size, size, 3) uint8 RGB; matrices: (T, 2, 3) source -> aligned per frame; landmarks: (N, 2)
+    source (x, y) on the reference frame; scores, motion, check: (T,) float32 tracking numbers (stabilise.py);
+    faces_found: () int, faces on the reference frame."""
 
     frames: np.ndarray
-    matrix: np.ndarray
+    matrices: np.ndarray
     landmarks: np.ndarray
+    scores: np.ndarray
+    motion: np.ndarray
+    check: np.ndarray
+    faces_found: np.ndarray
 
     def arrays(self) -> dict[str, np.ndarray]:
         """As a shared-cache entry holds it."""
-        return {"frames": self.frames, "matrix": self.matrix, "landmarks": self.landmarks}
+        return {k: getattr(self, k) for k in ("frames", "matrices", "landmarks", "scores", "motion", "check",
+                                              "faces_found")}
+
+    def stabilised(self) -> Stabilised:
+        return Stabilised(self.matrices, self.scores, self.motion, self.check)
 
 
 def read_frame_bytes(root: Path, files: tuple[str, ...], clip_id: str) -> tuple[list[bytes], str]:
@@ -63,18 +75,29 @@ def decode_frames(raw: list[bytes], root: Path, files: tuple[str, ...], clip_id:
 
 
 def align_clip(frames: np.ndarray, reference: int, landmarker: Landmarker, params: FacesParams, clip_id: str) -> AlignedClip:
-    """Align and equalise a clip with one transform computed on frame `reference` (index into frames)."""
-    landmarks = landmarker(frames[reference])
+    """Align, stabilise and equalise a clip; frame `reference` (index into frames) sets the alignment."""
+    found = faces_of(landmarker(frames[reference]))
+    landmarks = largest(found)
     if landmarks is None:
         raise ClipError(clip_id, f"no face found on reference frame {reference}")
-    matrix = similarity_from_eyes(eye_centres(landmarks), eye_targets(params))
-    aligned = apply_alignment(frames, matrix, params.size)
-    return AlignedClip(equalise(aligned, params.equalise, params.clahe_clip, params.clahe_tiles), matrix, landmarks)
+    try:
+        matrix = crop_similarity(landmarks, params)
+    except ValueError as exc:
+        raise ClipError(clip_id, f"reference frame {reference}: {exc}") from None
+
+    def locate(rgb: np.ndarray, expected: np.ndarray) -> np.ndarray | None:
+        return closest(faces_of(landmarker(rgb)), expected)
+
+    stab = stabilise(frames, reference, matrix, landmarks, params, locate)
+    aligned = equalise(apply_alignment(frames, stab.matrices, params.size), params.equalise, params.clahe_clip,
+                       params.clahe_tiles)
+    return AlignedClip(aligned, stab.matrices, landmarks, stab.scores, stab.motion, stab.check,
+                       np.array(len(found)))
 
 
 @lru_cache(maxsize=2)
-def process_landmarker(min_detection_confidence: float) -> Landmarker:
+def process_landmarker(min_detection_confidence: float, max_faces: int) -> Landmarker:
     """One mediapipe graph per process (graphs do not pickle; each dask worker builds its own)."""
     from mer_pipeline.faces.landmarks import MediapipeLandmarker
 
-    return MediapipeLandmarker(min_detection_confidence)
+    return MediapipeLandmarker(min_detection_confidence, max_faces)

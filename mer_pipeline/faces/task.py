@@ -21,6 +21,8 @@ from mer_pipeline.faces.align import transform_points
 from mer_pipeline.faces.clip import LIBRARIES, AlignedClip, Landmarker, align_clip, decode_frames, \
     process_landmarker, read_frame_bytes
 from mer_pipeline.faces.landmarks import eye_centres
+from mer_pipeline.faces.quality import write_quality
+from mer_pipeline.faces.stabilise import flags
 from mer_pipeline.identity import code_version
 from mer_pipeline.problems import ProblemLog
 from mer_pipeline.store import clips as store
@@ -52,16 +54,26 @@ def faces_provenance(params: FacesParams, index_meta: dict) -> dict:
     }
 
 
-def faces_entry(rec: ClipRecord, clip: AlignedClip, reference: int, checksum: str, key: str) -> FacesEntry:
-    """The stored metadata of a clip: key frames (frame numbers and 0-based indices), labels, transform."""
+def _listed(values: np.ndarray) -> list:
+    return [None if np.isnan(v) else float(v) for v in values]
+
+
+def faces_entry(rec: ClipRecord, clip: AlignedClip, reference: int, checksum: str, key: str, params: FacesParams,
+                problems: list[str]) -> FacesEntry:
+    """The stored metadata of a clip: key frames (frame numbers and 0-based indices), labels, transforms, tracking."""
+    ref_matrix = clip.matrices[reference]
     return FacesEntry(
         clip_id=rec.clip_id, subject=rec.subject, dataset=rec.dataset, emotion=rec.emotion, label3=rec.label3,
         label5=rec.label5, onset=rec.onset, apex=rec.apex, offset=rec.offset, apex_source=rec.apex_source,
         key_frames=KeyFrames(0, rec.apex - rec.onset, rec.offset - rec.onset), reference_index=reference,
         fps=rec.fps, frames=list(rec.key_frame_files()), input_sha256=checksum, content_key=key,
-        transform=clip.matrix.tolist(),
-        eye_centres_aligned=transform_points(eye_centres(clip.landmarks), clip.matrix).tolist(),
+        transform=ref_matrix.tolist(),
+        eye_centres_aligned=transform_points(eye_centres(clip.landmarks), ref_matrix).tolist(),
         landmarks=clip.landmarks.tolist(),
+        transforms=clip.matrices.tolist(), stabilise=params.stabilise, faces_found=int(clip.faces_found),
+        face_rule="largest on the reference frame; nearest to the reference on checks",
+        tracking={"scores": _listed(clip.scores), "motion": _listed(clip.motion), "check": _listed(clip.check)},
+        flags=problems,
     )
 
 
@@ -88,7 +100,7 @@ class FacesTask:
         return entry.content_key if entry else None
 
     def compute(self, pending: list[engine.Pending]) -> list[dict[str, np.ndarray] | ClipError]:
-        lm = self.landmarker or process_landmarker(self.params.min_detection_confidence)
+        lm = self.landmarker or process_landmarker(self.params.min_detection_confidence, self.params.max_faces)
         out = []
         for p in pending:
             rec, (raw, _) = p.item, p.state
@@ -101,12 +113,16 @@ class FacesTask:
 
     def write(self, p: engine.Pending, arrays: dict[str, np.ndarray]) -> None:
         clip = AlignedClip(**arrays)
-        entry = faces_entry(p.item, clip, self.reference(p.item), p.state[1], p.key)
+        problems = flags(clip.stabilised(), self.params)
+        if problems and self.params.on_tracking_problem == "exclude":
+            raise ClipError(p.item.clip_id, "; ".join(problems))
+        entry = faces_entry(p.item, clip, self.reference(p.item), p.state[1], p.key, self.params, problems)
         store.write_entry(store.open_writable(self.store), entry, clip.frames)
 
     def read(self, rec: ClipRecord) -> dict[str, np.ndarray]:
-        frames, entry = store.read_entry(store.open_existing(Path(self.store)), rec.clip_id)
-        return AlignedClip(frames, entry.matrix, entry.landmark_array).arrays()
+        frames, e = store.read_entry(store.open_existing(Path(self.store)), rec.clip_id)
+        return AlignedClip(frames, e.matrices, e.landmark_array, e.tracking_array("scores"), e.tracking_array("motion"),
+                           e.tracking_array("check"), np.array(e.faces_found)).arrays()
 
     def label(self, rec: ClipRecord) -> str:
         return rec.clip_id
@@ -121,10 +137,15 @@ def run_faces(records: list[ClipRecord], dataset_root: Path, out: Path, params: 
     if landmarker is not None:  # an injected landmarker (tests) stays in this process
         scale = Scale()
     outcomes = engine.run(task, records, cache, scale, compute=compute, progress=progress)
+    root, flagged = store.open_existing(out), 0
     for rec, o in zip(records, outcomes):
         if o.problem:
             log.add(rec.clip_id, o.problem, "skipped")
-    return engine.counts(outcomes)
+        elif (entry := store.entry(root, rec.clip_id)) is not None and entry.flags:
+            flagged += 1
+            for problem in entry.flags:
+                log.add(rec.clip_id, problem, "flagged")
+    return {**engine.counts(outcomes), "flagged": flagged}
 
 
 def faces_stage(dataset: str, index: IndexParams, params: FacesParams, cache: CacheParams = CacheParams(),
@@ -137,6 +158,7 @@ def faces_stage(dataset: str, index: IndexParams, params: FacesParams, cache: Ca
     counts = run_faces(records, Path(meta["root"]), out, params, meta, None, log, progress, cache.resolved(),
                        scale, compute)
     log.write(paths.faces_dir(params, dataset) / paths.PROBLEMS_FILE)
+    write_quality(out, [r.clip_id for r in records], paths.faces_dir(params, dataset))
     return {"dataset": dataset, "out": str(out), **counts, "problems": [p.line() for p in log.items]}
 
 

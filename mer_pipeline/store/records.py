@@ -41,9 +41,15 @@ class FacesEntry:
     frames: list[str]
     input_sha256: str
     content_key: str
-    transform: list[list[float]]
+    transform: list[list[float]]  # the reference frame's
     eye_centres_aligned: list[list[float]]
     landmarks: list[list[float]]  # full precision: JSON floats round-trip exactly (cache push)
+    transforms: list[list[list[float]]]  # (T, 2, 3) per frame, after stabilisation
+    stabilise: str  # none | landmarks | registration
+    faces_found: int  # faces on the reference frame; the largest was taken
+    face_rule: str
+    tracking: dict[str, list]  # scores, motion, check per frame (faces/stabilise.py; check None = not checked)
+    flags: list[str]  # tracking problems, each with its frame ("face lost from frame 12")
 
     def to_attrs(self) -> dict[str, Any]:
         return asdict(self)
@@ -62,6 +68,15 @@ class FacesEntry:
     @property
     def landmark_array(self) -> np.ndarray:
         return np.asarray(self.landmarks, np.float64)
+
+    @property
+    def matrices(self) -> np.ndarray:
+        """(T, 2, 3) float64 per-frame transforms, source -> aligned."""
+        return np.asarray(self.transforms, np.float64)
+
+    def tracking_array(self, name: str) -> np.ndarray:
+        """(T,) float32 tracking numbers `scores`, `motion` or `check` (NaN where not checked)."""
+        return np.array([np.nan if v is None else v for v in self.tracking[name]], np.float32)
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,12 @@
 Layout written under `out`:
     CASME2-RAW/sub01/EP01_01f/img17.jpg ...        frames, unpadded numbers as CASME II
     CASME2-coding-synthetic.xlsx                   the coding sheet in CASME II's column layout
-    ground_truth/clips.csv                         class, onset/apex/offset, amplitude, drift, anchors per clip
-    ground_truth/flow/sub01/EP01_01f.npz           `flow`: (H, W, 2) float32 onset -> apex displacement, frame px
+    ground_truth/clips.csv                         class, onset/apex/offset, first frame number, amplitude, the
+                                                   head's largest excursion, anchors per clip
+    ground_truth/flow/sub01/EP01_01f.npz           `flow`: (H, W, 2) float32 onset -> apex displacement of the
+                                                   expression alone, onset-frame px (head held at its onset pose)
+    ground_truth/head/sub01/EP01_01f.npz           `transforms`: (n, 2, 3) float64 per frame of the folder, still
+                                                   face -> frame (x, y) px: the true rigid head motion
     SYNTHETIC.json                                 marker + params: only a folder with it is ever replaced
 """
 
@@ -25,14 +29,8 @@ from mer_pipeline.config import SynthParams
 from mer_pipeline.errors import UserError
 from mer_pipeline.progress import bar
 from mer_pipeline.synth.actions import PATTERNS, anchor_positions, displacement_field
-from mer_pipeline.synth.render import (
-    drift_path,
-    forward_flow,
-    identity_image,
-    intensity_profile,
-    make_identity,
-    warp,
-)
+from mer_pipeline.synth.head import head_path
+from mer_pipeline.synth.render import expression_flow, identity_image, intensity_profile, make_identity, render_frame
 
 MARKER = "SYNTHETIC.json"
 SHEET = "CASME2-coding-synthetic.xlsx"
@@ -49,7 +47,8 @@ class SynthClip:
     apex: int
     offset: int
     amplitude_px: float
-    drift_apex: tuple[float, float]
+    first: int
+    head_px: float
     anchors: list
 
 
@@ -98,23 +97,32 @@ def _write_clip(root, params, subject, ci, emotion, repeat, ident, face, rng) ->
     pattern = PATTERNS[emotion]
     field = displacement_field(pattern, ident.affine, (size, size), amplitude)
     profile = intensity_profile(n, onset, apex, offset)
-    drift = drift_path(rng, n, params.drift_px)
+    head = head_path(rng, n, params, (size / 2, size / 2))
     gains = 1.0 + params.flicker * rng.standard_normal(n)
     filename = f"EP{ci + 1:02d}_{repeat + 1:02d}f"
     folder = root / "CASME2-RAW" / f"sub{subject:02d}" / filename
     folder.mkdir(parents=True)
     for t in range(n):
-        moved = warp(face, profile[t] * field + drift[t].astype(np.float32))
+        moved = render_frame(face, field, profile[t], head[t])
         noisy = moved * gains[t] + rng.normal(0, params.noise_sigma, moved.shape)
         bgr = cv2.cvtColor(np.clip(noisy, 0, 255).round().astype(np.uint8), cv2.COLOR_RGB2BGR)
         cv2.imwrite(str(folder / f"img{first + t}.jpg"), bgr, [cv2.IMWRITE_JPEG_QUALITY, params.jpeg_quality])
-    flow = forward_flow(field, profile[onset], profile[apex], drift[onset], drift[apex])
-    flow_path = root / "ground_truth" / "flow" / f"sub{subject:02d}" / f"{filename}.npz"
-    flow_path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(flow_path, flow=flow)
+    flow = expression_flow(field, profile[onset], profile[apex], head[onset])
+    for kind, arrays in (("flow", {"flow": flow}), ("head", {"transforms": head})):
+        path = root / "ground_truth" / kind / f"sub{subject:02d}" / f"{filename}.npz"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, **arrays)
     return SynthClip(subject, filename, emotion, first + onset, first + apex, first + offset, round(amplitude, 4),
-                     tuple(round(float(v), 4) for v in drift[apex] - drift[onset]),
+                     first, round(head_excursion(head, size), 4),
                      [[round(x, 2), round(y, 2)] for x, y in anchor_positions(pattern, ident.affine)])
+
+
+def head_excursion(head: np.ndarray, size: int) -> float:
+    """The head's largest displacement (px) of a point of the face's central half from where it is at frame 0."""
+    c, r = size / 2, size / 4
+    pts = np.array([[c - r, c - r], [c + r, c - r], [c - r, c + r], [c + r, c + r], [c, c]])
+    moved = np.einsum("tij,nj->tni", head[:, :, :2], pts) + head[:, None, :, 2]  # (n, 5, 2)
+    return float(np.linalg.norm(moved - moved[:1], axis=-1).max())
 
 
 def _write_sheet(path: Path, clips: list[SynthClip]) -> None:
@@ -145,12 +153,12 @@ def _write_ground_truth(path: Path, clips: list[SynthClip]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["clip_id", "emotion", "onset", "apex", "offset", "amplitude_px", "drift_apex_x",
-                         "drift_apex_y", "anchors", "flow"])
+        writer.writerow(["clip_id", "emotion", "onset", "apex", "offset", "first", "amplitude_px", "head_px",
+                         "anchors", "flow", "head"])
         for c in clips:
             clip_id = f"sub{c.subject:02d}/{c.filename}"
-            writer.writerow([clip_id, c.emotion, c.onset, c.apex, c.offset, c.amplitude_px, *c.drift_apex,
-                             json.dumps(c.anchors), f"flow/{clip_id}.npz"])
+            writer.writerow([clip_id, c.emotion, c.onset, c.apex, c.offset, c.first, c.amplitude_px, c.head_px,
+                             json.dumps(c.anchors), f"flow/{clip_id}.npz", f"head/{clip_id}.npz"])
 
 
 def read_ground_truth(root: Path) -> dict[str, dict]:
@@ -161,10 +169,10 @@ def read_ground_truth(root: Path) -> dict[str, dict]:
     rows = {}
     with open(path, newline="") as f:
         for row in csv.DictReader(f):
-            row.update({k: int(row[k]) for k in ("onset", "apex", "offset")})
-            row.update({k: float(row[k]) for k in ("amplitude_px", "drift_apex_x", "drift_apex_y")})
+            row.update({k: int(row[k]) for k in ("onset", "apex", "offset", "first")})
+            row.update({k: float(row[k]) for k in ("amplitude_px", "head_px")})
             row["anchors"] = json.loads(row["anchors"])
-            row["flow"] = path.parent / row["flow"]
+            row["flow"], row["head"] = path.parent / row["flow"], path.parent / row["head"]
             rows[row["clip_id"]] = row
     return rows
 

@@ -50,42 +50,53 @@ def intensity_profile(n: int, onset: int, apex: int, offset: int) -> np.ndarray:
     return np.where(t < onset, 0.0, np.where(t <= apex, rise, np.where(t <= offset, fall, 0.0)))
 
 
-def drift_path(rng: np.random.Generator, n: int, amplitude: float) -> np.ndarray:
-    """Slow global head drift: a smooth translation per frame, (n, 2) float, at most `amplitude` px from frame 0."""
-    t = np.linspace(0, 1, n)[:, None]
-    freq, phase = rng.uniform(0.3, 1.0, (1, 2)), rng.uniform(0, 2 * np.pi, (1, 2))
-    path = np.sin(2 * np.pi * freq * t + phase) - np.sin(phase)
-    peak = np.abs(path).max()
-    return amplitude * path / peak if peak > 0 else path
-
-
-def warp(image: np.ndarray, displacement: np.ndarray) -> np.ndarray:
-    """Move image content by `displacement`: out(x) = image(x - d(x)) (backward mapping, first order exact).
+def render_frame(face: np.ndarray, field: np.ndarray, intensity: float, head: np.ndarray) -> np.ndarray:
+    """frame(x) = still(H^-1 x), still(y) = face(y - intensity * field(y)) (backward mapping, first order exact).
 
     Args:
-        image: (H, W, 3) float32.
-        displacement: (H, W, 2) float32 (dx, dy) in pixels.
+        face: (H, W, 3) float32 neutral face.
+        field: (H, W, 2) float32 apex displacement (dx, dy) in still-face pixels.
+        intensity: the expression's profile value at this frame.
+        head: (2, 3) head transform, still face -> frame.
     """
-    h, w = image.shape[:2]
+    h, w = face.shape[:2]
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    d = displacement.astype(np.float32)
-    return cv2.remap(image, xs - d[..., 0], ys - d[..., 1], cv2.INTER_CUBIC,
-                     borderMode=cv2.BORDER_REFLECT)
+    inv = np.linalg.inv(np.vstack([head, [0, 0, 1]]))[:2]
+    yx = (xs * inv[0, 0] + ys * inv[0, 1] + inv[0, 2]).astype(np.float32)  # H^-1 x on the frame grid
+    yy = (xs * inv[1, 0] + ys * inv[1, 1] + inv[1, 2]).astype(np.float32)
+    d = cv2.remap(field, yx, yy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE) * np.float32(intensity)
+    return cv2.remap(face, yx - d[..., 0], yy - d[..., 1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
 
 
-def forward_flow(field: np.ndarray, scale_onset: float, scale_apex: float, drift_onset, drift_apex) -> np.ndarray:
-    """Exact onset -> apex flow of the rendered clip, where frame_t(x) = base(x - s_t * field(x) - drift_t).
+def expression_flow(field: np.ndarray, scale_onset: float, scale_apex: float, head_onset: np.ndarray) -> np.ndarray:
+    """Onset -> apex flow of the expression alone, on the onset frame's grid (the head held where it is at onset).
 
-    A base point q sits at x0 = q + s_on * field(x0) + drift_on in the onset frame and at x1 with
-    x1 = q + s_ap * field(x1) + drift_ap at the apex; both are solved by fixed-point iteration (the field is smooth
+    Returns (H, W, 2) float32: L (y1 - y0) at x0 = H y0, with y0 -> y1 the still-face motion (`forward_flow`) and L
+    the head transform's linear part.
+    """
+    still = forward_flow(field, scale_onset, scale_apex)
+    h, w = field.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    inv = np.linalg.inv(np.vstack([head_onset, [0, 0, 1]]))[:2]
+    yx = (xs * inv[0, 0] + ys * inv[0, 1] + inv[0, 2]).astype(np.float32)
+    yy = (xs * inv[1, 0] + ys * inv[1, 1] + inv[1, 2]).astype(np.float32)
+    at = cv2.remap(still, yx, yy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return (at @ head_onset[:, :2].T.astype(np.float32)).astype(np.float32)
+
+
+def forward_flow(field: np.ndarray, scale_onset: float, scale_apex: float) -> np.ndarray:
+    """Exact onset -> apex flow of the still (head-motion-free) face, where still_t(x) = base(x - s_t * field(x)).
+
+    A base point q sits at x0 = q + s_on * field(x0) at onset and at x1 with x1 = q + s_ap * field(x1) at the apex;
+    x1 is solved by fixed-point iteration (the field is smooth
     and a few pixels large, so it converges in a few steps). Returns (H, W, 2) float32, x1 - x0 on the grid of x0.
     """
     h, w = field.shape[:2]
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     grid = np.stack([xs, ys], -1)  # (H, W, 2) positions x0
-    q = grid - np.float32(scale_onset) * field - np.asarray(drift_onset, np.float32)
+    q = grid - np.float32(scale_onset) * field
     x1 = grid.copy()
     for _ in range(20):
         at_x1 = cv2.remap(field, x1[..., 0], x1[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        x1 = q + np.float32(scale_apex) * at_x1 + np.asarray(drift_apex, np.float32)
+        x1 = q + np.float32(scale_apex) * at_x1
     return (x1 - grid).astype(np.float32)

@@ -36,7 +36,7 @@ def test_second_checkout_computes_nothing(reference, tmp_path):
     first = write_all(reference / "index", tmp_path / "alice", cache)
     second = write_all(reference / "index", tmp_path / "bob", cache)
     assert first["faces"]["computed"] == 8 and all(first[n]["computed"] == 8 for n in NAMES)
-    assert second["faces"] == {"computed": 0, "cached": 8, "kept": 0, "skipped": 0, "missing": 0}
+    assert second["faces"] == {"computed": 0, "cached": 8, "kept": 0, "skipped": 0, "missing": 0, "flagged": 0}
     assert all(second[n]["computed"] == 0 and second[n]["cached"] == 8 for n in NAMES)
     assert_same_run(reference / "ref", tmp_path / "alice")
     assert_same_run(reference / "ref", tmp_path / "bob")

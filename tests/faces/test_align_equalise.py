@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 
 from mer_pipeline.config import FacesParams
-from mer_pipeline.faces.align import apply_alignment, eye_targets, similarity_from_eyes, transform_points
+from mer_pipeline.faces.align import BROWS, CHIN, apply_alignment, crop_similarity, eye_targets, \
+    similarity_from_eyes, transform_points
 from mer_pipeline.faces.equalise import equalise
-from mer_pipeline.faces.landmarks import eye_centres
+from mer_pipeline.faces.landmarks import eye_centres, largest
 
 
 def test_similarity_maps_eyes_exactly_and_is_a_similarity():
@@ -36,10 +37,21 @@ def test_alignment_on_synthetic_face_puts_eyes_within_one_pixel(tiny_synth, land
         folder = tiny_synth / "CASME2-RAW" / clip
         first = sorted(folder.iterdir(), key=lambda p: int(p.stem[3:]))[0]
         rgb = cv2.cvtColor(cv2.imread(str(first)), cv2.COLOR_BGR2RGB)
-        m = similarity_from_eyes(eye_centres(landmarker(rgb)), eye_targets(params))
+        m = similarity_from_eyes(eye_centres(largest(landmarker(rgb))), eye_targets(params))
         aligned = apply_alignment(rgb[None], m, params.size)[0]
-        found = eye_centres(landmarker(aligned))
+        found = eye_centres(largest(landmarker(aligned)))
         assert np.abs(found - eye_targets(params)).max() < 1.0, (clip, found, eye_targets(params))
+
+
+def test_landmark_crop_puts_brows_and_chin_at_the_margins_with_eyes_level(tiny_synth, landmarker):
+    params = FacesParams(size=160, margin_top=0.1, margin_bottom=0.05)
+    folder = tiny_synth / "CASME2-RAW" / "sub02" / "EP04_01f"
+    rgb = cv2.cvtColor(cv2.imread(str(sorted(folder.iterdir())[0])), cv2.COLOR_BGR2RGB)
+    lm = largest(landmarker(rgb))
+    aligned = transform_points(lm, crop_similarity(lm, params))
+    eyes = eye_centres(aligned)
+    assert abs(eyes[0, 1] - eyes[1, 1]) < 1e-6 and eyes.mean(0)[0] == pytest.approx(80)  # level, centred
+    assert aligned[list(BROWS), 1].min() == pytest.approx(16) and aligned[CHIN, 1] == pytest.approx(152)
 
 
 def _low_contrast(seed=0):

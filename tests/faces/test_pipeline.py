@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from mer_pipeline.config import DatasetParams, FacesParams
 from mer_pipeline.datasets import ADAPTERS
@@ -28,7 +29,8 @@ def test_no_face_is_reported_and_skipped(tiny_synth, tmp_path, repo_params):
 
     log = ProblemLog("synthetic")
     counts = run_faces(records, tiny_synth, tmp_path / "f.zarr", FacesParams(size=64), meta, no_face, log)
-    assert counts == {"computed": 0, "cached": 0, "kept": 0, "skipped": len(records), "missing": 0}
+    assert counts == {"computed": 0, "cached": 0, "kept": 0, "skipped": len(records), "missing": 0,
+                      "flagged": 0}
     assert all(p.action == "skipped" and "no face found" in p.problem for p in log.items)
     assert list(store.complete_entries(store.open_existing(tmp_path / "f.zarr"))) == []
 
@@ -45,10 +47,15 @@ def test_faces_store_entries_and_rerun_keeps_them(tiny_synth, tmp_path, repo_par
     assert frames.shape == (rec.n_frames, 96, 96, 3) and frames.dtype == np.uint8
     assert entry.key_frames == KeyFrames(0, rec.apex - rec.onset, rec.offset - rec.onset)
     assert entry.label3 == rec.label3 and len(entry.landmarks) == 478
-    np.testing.assert_allclose(entry.eye_centres_aligned, [[29.76, 36.48], [66.24, 36.48]], atol=1e-6)
+    eyes = np.asarray(entry.eye_centres_aligned)
+    assert abs(eyes[0, 1] - eyes[1, 1]) < 1e-6 and eyes[:, 0].mean() == pytest.approx(48)  # level and centred
+    assert entry.matrices.shape == (rec.n_frames, 2, 3) and entry.stabilise == "registration"
+    np.testing.assert_allclose(entry.matrices[entry.reference_index], entry.matrix)
+    assert entry.faces_found == 1 and entry.flags == []
     assert root.attrs["params_hash"] and root.attrs["index_sha256"] == meta["index_sha256"]
     again = run_faces(records, tiny_synth, tmp_path / "f.zarr", params, meta, landmarker, ProblemLog("s"))
-    assert again == {"computed": 0, "cached": 0, "kept": len(records), "skipped": 0, "missing": 0}
+    assert again == {"computed": 0, "cached": 0, "kept": len(records), "skipped": 0, "missing": 0,
+                     "flagged": 0}
 
 
 def test_corrupt_frame_skips_only_that_clip(tiny_synth, tmp_path, repo_params, landmarker):

@@ -11,7 +11,10 @@ def entry(clip_id: str, apex: int = 1) -> FacesEntry:
                       label5=1, onset=10, apex=10 + apex, offset=14, apex_source="annotated",
                       key_frames=KeyFrames(0, apex, 4), reference_index=0, fps=200.0, frames=["a.jpg"],
                       input_sha256="x", content_key="k", transform=[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]],
-                      eye_centres_aligned=[[1.0, 2.0], [3.0, 2.0]], landmarks=[[0.5, 0.25]])
+                      eye_centres_aligned=[[1.0, 2.0], [3.0, 2.0]], landmarks=[[0.5, 0.25]],
+                      transforms=[[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]] * 5, stabilise="registration", faces_found=1,
+                      face_rule="largest", tracking={"scores": [1.0] * 5, "motion": [0.0] * 5,
+                                                     "check": [0.0, None, None, None, 0.5]}, flags=[])
 
 
 def test_round_trip_and_one_file_per_array(tmp_path):

@@ -38,10 +38,12 @@ def test_profile_rises_to_apex_and_falls():
     assert np.all(np.diff(p[2:6]) > 0) and np.all(np.diff(p[5:10]) < 0)
 
 
-def test_ground_truth_flow_explains_the_motion(tmp_path):
-    """Sampling the apex frame at x + flow(x) reproduces the onset frame far better than not moving."""
+def test_ground_truth_head_and_flow_explain_the_motion(tmp_path):
+    """Sampling the apex frame where the true head motion and expression flow put each onset pixel reproduces the
+    onset frame far better than not moving: x -> H_apex H_onset^-1 (x + flow(x))."""
     out = tmp_path / "s"
-    generate(SynthParams(**SMALL, noise_sigma=0.0, flicker=0.0, jpeg_quality=100, amplitude_px=3.0), out)
+    generate(SynthParams(**SMALL, noise_sigma=0.0, flicker=0.0, jpeg_quality=100, amplitude_px=3.0,
+                         head_jerk_prob=1.0), out)
     truth = read_ground_truth(out)
     assert set(truth) == {"sub01/EP01_01f", "sub01/EP02_01f", "sub01/EP03_01f", "sub01/EP04_01f"}
     for clip_id, gt in truth.items():
@@ -49,16 +51,35 @@ def test_ground_truth_flow_explains_the_motion(tmp_path):
         onset = cv2.imread(str(folder / f"img{gt['onset']}.jpg")).astype(np.float32)
         apex = cv2.imread(str(folder / f"img{gt['apex']}.jpg")).astype(np.float32)
         flow = np.load(gt["flow"])["flow"]
+        heads = np.load(gt["head"])["transforms"]
+        assert heads.shape == (SMALL["frames"], 2, 3) and gt["head_px"] > 1.0  # the head does move
+        h_on, h_ap = (np.vstack([heads[gt[k] - gt["first"]], [0, 0, 1]]) for k in ("onset", "apex"))
         assert np.linalg.norm(flow, axis=-1).max() == pytest.approx(gt["amplitude_px"], abs=0.6)
         h, w = flow.shape[:2]
         ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-        back = cv2.remap(apex, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_CUBIC)
-        moving = np.linalg.norm(flow - flow.mean((0, 1)), axis=-1) > 0.5  # where the action unit acts
-        before = np.abs(apex - onset)[moving].mean()
-        after = np.abs(back - onset)[moving].mean()
-        assert after < 0.35 * before, (clip_id, before, after)
-        for x, y in gt["anchors"]:  # motion is where the action unit's anchors are
-            assert np.linalg.norm(flow[int(round(y)), int(round(x))] - flow.mean((0, 1))) > 0.4 * gt["amplitude_px"]
+        rel = (h_ap @ np.linalg.inv(h_on))[:2]
+
+        def error(flow_weight: float, dx: float = 0.0) -> float:
+            px, py = xs + flow_weight * flow[..., 0] + dx, ys + flow_weight * flow[..., 1]
+            back = cv2.remap(apex, (rel[0, 0] * px + rel[0, 1] * py + rel[0, 2]).astype(np.float32),
+                             (rel[1, 0] * px + rel[1, 1] * py + rel[1, 2]).astype(np.float32), cv2.INTER_CUBIC)
+            return float(np.abs(back - onset)[20:-20, 20:-20].mean())  # away from reflected borders
+
+        truth_error = error(1.0)
+        assert truth_error < 0.5 * float(np.abs(apex - onset)[20:-20, 20:-20].mean()), clip_id  # vs not moving
+        assert truth_error < 0.85 * error(0.0), clip_id  # the expression flow explains what the head does not
+        assert truth_error < 0.8 * min(error(1.0, -0.3), error(1.0, 0.3)), clip_id  # a 0.3 px error shows
+        for x, y in gt["anchors"]:  # expression motion is where the action unit's anchors are (onset frame)
+            ax, ay = h_on[:2] @ [x, y, 1]
+            assert np.linalg.norm(flow[int(round(ay)), int(round(ax))]) > 0.4 * gt["amplitude_px"]
+
+
+def test_no_head_motion_when_its_amplitudes_are_zero(tmp_path):
+    still = {"head_translation_px": 0.0, "head_rotation_deg": 0.0, "head_scale": 0.0, "head_jerk_px": 0.0}
+    generate(SynthParams(**SMALL, **still), tmp_path / "s")
+    for gt in read_ground_truth(tmp_path / "s").values():
+        np.testing.assert_allclose(np.load(gt["head"])["transforms"], np.broadcast_to(np.eye(2, 3), (10, 2, 3)))
+        assert gt["head_px"] == 0
 
 
 def test_never_overwrites_a_folder_that_is_not_synthetic(tmp_path):

@@ -1,0 +1,135 @@
+"""Stabilisation methods compared on the synthetic ground truth (none / landmarks / registration).
+
+For each method, on the default synthetic dataset (params `synth`, head motion on) and on the same dataset without
+head motion: the residual rigid motion after stabilisation (px at 224, mean over the face-hull points; median and
+max over all frames of all clips), the jitter a method adds to still heads (same, on the motion-free copy), and the
+flow EPE of the expression (TV-L1 onset -> apex on the aligned faces against the true expression flow).
+
+    python benchmarks/stabilisation.py [--subjects 4] [--out benchmarks/results]
+"""
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from mer_pipeline.config import DatasetParams, Params
+from mer_pipeline.datasets import ADAPTERS
+from mer_pipeline.datasets.index import build_index, index_meta, read_index, write_index
+from mer_pipeline.evaluation.flow_truth import mean_epe, onset_apex_pairs
+from mer_pipeline.evaluation.stabilisation import residual_motion
+from mer_pipeline.evaluation.flow_truth import aligned_ground_truth, face_mask
+from mer_pipeline.faces.align import apply_alignment
+from mer_pipeline.faces.equalise import equalise
+from mer_pipeline.faces.landmarks import MediapipeLandmarker
+from mer_pipeline.faces.task import run_faces
+from mer_pipeline.store import clips as store_clips
+from mer_pipeline.synth.generate import read_ground_truth
+from mer_pipeline.modalities.optical_flow import flow_pairs
+from mer_pipeline.problems import ProblemLog
+from mer_pipeline.synth.generate import generate
+
+METHODS = ("none", "landmarks", "registration")
+
+
+def dataset(params: Params, root: Path, still: bool):
+    synth = replace(params.synth, out=str(root / "synthetic"))
+    if still:
+        synth = replace(synth, head_translation_px=0.0, head_rotation_deg=0.0, head_scale=0.0, head_jerk_px=0.0)
+    generate(synth, root / "synthetic")
+    dp = DatasetParams(adapter="casme2", root=str(root / "synthetic"), fps=200, labels="casme2")
+    log = ProblemLog("synthetic")
+    labels = params.labels["casme2"]
+    records = build_index("synthetic", ADAPTERS.get("casme2"), dp, labels, log)
+    write_index(root / "index", records, log, index_meta("synthetic", dp, labels))
+    return read_index(root / "index")
+
+
+def measure(params: Params, root: Path, records, meta, method: str, landmarker) -> dict:
+    faces = replace(params.faces, stabilise=method)
+    store = root / f"faces_{method}.zarr"
+    start = time.perf_counter()
+    log = ProblemLog("synthetic")
+    run_faces(records, root / "synthetic", store, faces, meta, landmarker, log)
+    seconds = time.perf_counter() - start
+    per_frame = np.concatenate(list(residual_motion(store, root / "synthetic").values()))
+    first, second, truths, masks, _ = onset_apex_pairs(store, root / "synthetic")
+    epe = mean_epe(flow_pairs(first, second, params.modalities.of("optical_flow")), truths, masks)
+    return {"median_px": float(np.median(per_frame)), "max_px": float(per_frame.max()), "epe_px": epe,
+            "faces_s": seconds, "flagged": sum(p.action == "flagged" for p in log.items)}
+
+
+def oracle_epe(params: Params, root: Path, store: Path) -> float:
+    """Flow EPE when onset and apex are aligned with the TRUE head transforms (M_apex = M_ref H_ref H_apex^-1): the
+    floor set by resampling a moved face, which no stabilisation can go below."""
+    truth, faces = read_ground_truth(root / "synthetic"), store_clips.open_existing(store)
+    first, second, truths, masks = [], [], [], []
+    for clip_id in store_clips.complete_entries(faces):
+        e, gt = store_clips.entry(faces, clip_id), truth[clip_id]
+        heads = np.load(gt["head"])["transforms"]
+        h = {k: np.vstack([heads[getattr(e, k) - gt["first"]], [0, 0, 1]]) for k in ("onset", "apex")}
+        ref = np.vstack([e.matrix, [0, 0, 1]]) @ h["onset"]  # reference = onset
+        raw = [cv2.cvtColor(cv2.imread(str(root / "synthetic" / e.frames[i])), cv2.COLOR_BGR2RGB)
+               for i in (0, e.key_frames.apex)]
+        mats = np.stack([e.matrix, (ref @ np.linalg.inv(h["apex"]))[:2]])
+        pair = equalise(apply_alignment(np.stack(raw), mats, params.faces.size), params.faces.equalise,
+                        params.faces.clahe_clip, params.faces.clahe_tiles)
+        clip = torch.from_numpy(pair).permute(0, 3, 1, 2).float() / 255
+        first.append(clip[0])
+        second.append(clip[1])
+        truths.append(aligned_ground_truth(np.load(gt["flow"])["flow"], e.matrix, params.faces.size))
+        masks.append(face_mask(e.landmark_array, e.matrix, params.faces.size))
+    flows = flow_pairs(torch.stack(first), torch.stack(second), params.modalities.of("optical_flow"))
+    return mean_epe(flows, truths, masks)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--params", type=Path, default=Path("params.yaml"))
+    ap.add_argument("--subjects", type=int, default=None)
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    args = ap.parse_args()
+    params = Params.load(args.params)
+    if args.subjects:
+        params = replace(params, synth=replace(params.synth, subjects=args.subjects))
+    landmarker = MediapipeLandmarker(params.faces.min_detection_confidence, params.faces.max_faces)
+    rows = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for still in (False, True):
+            root = Path(tmp) / ("still" if still else "moving")
+            records, meta = dataset(params, root, still)
+            for method in METHODS:
+                rows.setdefault(method, {})["still" if still else "moving"] = measure(
+                    params, root, records, meta, method, landmarker)
+            rows.setdefault("true transforms (oracle)", {})["still" if still else "moving"] = {
+                "epe_px": oracle_epe(params, root, root / "faces_registration.zarr")}
+            shutil.rmtree(root)
+    lines = [f"Synthetic default ({params.synth.subjects * len(params.synth.classes) * params.synth.clips_per_class} "
+             f"clips, {params.synth.frames} frames at {params.synth.image_size} px; head motion up to "
+             f"{params.synth.head_translation_px} px, {params.synth.head_rotation_deg} deg, scale "
+             f"{params.synth.head_scale}, jerks of {params.synth.head_jerk_px} px in "
+             f"{params.synth.head_jerk_prob:.0%} of clips); aligned faces {params.faces.size} px.", "",
+             "| method | residual median px | residual max px | jitter on still heads, median / max px | "
+             "flow EPE px (moving / still) | faces s (moving) |", "|---|---|---|---|---|---|"]
+    for method, r in rows.items():
+        m, s = r["moving"], r["still"]
+        if "median_px" not in m:  # the oracle: flow only
+            lines.append(f"| {method} | 0 | 0 | 0 / 0 | {m['epe_px']:.3f} / {s['epe_px']:.3f} | |")
+            continue
+        lines.append(f"| {method} | {m['median_px']:.3f} | {m['max_px']:.3f} | {s['median_px']:.3f} / "
+                     f"{s['max_px']:.3f} | {m['epe_px']:.3f} / {s['epe_px']:.3f} | {m['faces_s']:.1f} |")
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "stabilisation.json").write_text(json.dumps(rows, indent=2) + "\n")
+    (args.out / "stabilisation.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,212 @@
+"""Per-frame stabilisation: every frame of a clip registered to the reference frame, so the aligned clip keeps the
+face's non-rigid motion (the expression) and loses the head's rigid motion.
+
+Methods (params `faces.stabilise`):
+- none: the reference frame's transform for every frame (the head's motion stays in the clip).
+- landmarks: mediapipe landmarks on every frame; a least-squares similarity from the rigid landmarks (forehead, nose
+  bridge, outer eye corners) onto the reference's. Landmark jitter goes straight into the clip.
+- registration: each frame, pre-aligned with the reference transform, registered onto the aligned reference frame by
+  a robust (RANSAC, then least squares on the inliers) similarity fit to dense optical flow (OpenCV DIS) on a mask of the rigid
+  regions taken from the reference landmarks (forehead, nose bridge, outer eye corners, temples; not mouth, brows or
+  eyelids, which carry the expression); each frame starts from its predecessor's estimate.
+
+Convention: points are (x, y) pixels, origin top-left; matrices are 2x3 source -> aligned (as cv2.warpAffine takes
+them). A frame's quality numbers: `scores` (registration: share of mask pixels whose flow agrees with the fit within 0.3 px; landmarks: 1 - fit residual /
+10 px; none: 1), `motion` (px at the aligned size: how far the head had moved the face-hull points from where they
+are on the reference), `check` (px: on every `check_every`-th frame, landmarks found on the stabilised frame against
+the reference's aligned landmarks on the rigid regions; -1 = no face found there; NaN = not checked).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from mer_pipeline.config import FacesParams
+from mer_pipeline.faces.align import transform_points
+
+# Face-mesh indices of regions that do not move with the expressions (forehead, nose bridge, outer eye corners).
+FOREHEAD = (10, 109, 67, 103, 54, 338, 297, 332, 284, 151)  # not the skin just above the brows
+NOSE_BRIDGE = (168, 6, 197, 195, 5, 4, 122, 351, 188, 412)  # the dorsum, not the wings (AU9)
+TEMPLES = ((127, 234, 93, 137, 34, 143), (356, 454, 323, 366, 264, 372))  # beside the eyes: a wide base  # face contour beside the eyes: a wide base
+EYE_CORNERS = ((33, 130, 226), (263, 359, 446))  # outer corners, not the lids
+RIGID_LANDMARKS = tuple(sorted({*FOREHEAD, *NOSE_BRIDGE, *EYE_CORNERS[0], *EYE_CORNERS[1], *TEMPLES[0],
+                                 *TEMPLES[1]}))
+HULL = 468  # the face-mesh points (iris points excluded)
+ZOOM = 0.7  # registration sees the aligned face shrunk about its centre: forehead and temples come into view
+Locate = Callable[[np.ndarray, np.ndarray], np.ndarray | None]  # (RGB frame, expected landmarks) -> the face there
+
+
+@dataclass(frozen=True)
+class Stabilised:
+    """matrices: (T, 2, 3) float64 source -> aligned per frame; scores, motion, check: (T,) float32 (module doc)."""
+
+    matrices: np.ndarray
+    scores: np.ndarray
+    motion: np.ndarray
+    check: np.ndarray
+
+
+def to3(m: np.ndarray) -> np.ndarray:
+    return np.vstack([m, [0.0, 0.0, 1.0]])
+
+
+def similarity_fit(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares similarity (rotation, uniform scale, translation) taking (N, 2) src onto dst. Returns (2, 3)."""
+    s = src[:, 0] + 1j * src[:, 1]  # z' = a z + b
+    d = dst[:, 0] + 1j * dst[:, 1]
+    sc, dc = s - s.mean(), d - d.mean()
+    a = (np.conj(sc) @ dc) / (np.conj(sc) @ sc).real
+    b = d.mean() - a * s.mean()
+    return np.array([[a.real, -a.imag, b.real], [a.imag, a.real, b.imag]])
+
+
+def rigid_mask(aligned_landmarks: np.ndarray, size: int, forehead: bool = True) -> np.ndarray:
+    """(size, size) uint8 mask (1 inside) of the forehead, nose bridge, outer eye corners and temples."""
+    mask = np.zeros((size, size), np.uint8)
+    eye_dist = float(np.linalg.norm(aligned_landmarks[33] - aligned_landmarks[263]))
+    for region in (*((FOREHEAD,) if forehead else ()), NOSE_BRIDGE, *TEMPLES):
+        pts = aligned_landmarks[list(region)]
+        cv2.fillConvexPoly(mask, cv2.convexHull(np.round(pts).astype(np.int32)), 1)
+    for corner in EYE_CORNERS:
+        centre = aligned_landmarks[list(corner)].mean(0)
+        cv2.circle(mask, tuple(int(round(v)) for v in centre), max(2, int(round(0.12 * eye_dist))), 1, -1)
+    return mask
+
+
+def luminance(frame: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 RGB -> (H, W) float32 luminance."""
+    return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32)
+
+
+def _fit(template: np.ndarray, image: np.ndarray, mask: np.ndarray, init: np.ndarray, params: FacesParams):
+    """Similarity W (template coords -> image coords) from dense flow on the mask, fitted robustly; and the share of
+    mask pixels that agree with it (inliers within 0.3 px).
+
+    The image is first warped back with `init`; DIS flow from the template to it gives, at every mask pixel q, where
+    q's content now is; a least-median-of-squares similarity of those correspondences ignores the pixels an
+    expression moves (RANSAC, 0.3 px, refined on the inliers). Repeated `registration_passes` times, each on the remaining misalignment.
+    """
+    h, w = template.shape
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    ys, xs = np.nonzero(mask[::2, ::2])
+    q = np.stack([xs * 2, ys * 2], 1).astype(np.float32)  # (N, 2) mask pixels, every other row and column
+    t8 = np.clip(template, 0, 255).astype(np.uint8)
+    warp, share = init.copy(), 0.0
+    for _ in range(params.registration_passes):
+        back = cv2.warpAffine(image, warp.astype(np.float32), (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                              borderMode=cv2.BORDER_REPLICATE)  # back(q) = image(W q)
+        flow = dis.calc(t8, np.clip(back, 0, 255).astype(np.uint8), None)  # back(q + f(q)) ~ template(q)
+        moved = q + flow[q[:, 1].astype(int), q[:, 0].astype(int)]
+        step, inliers = cv2.estimateAffinePartial2D(q, moved, method=cv2.RANSAC, ransacReprojThreshold=0.3,
+                                                    maxIters=500, confidence=0.999, refineIters=20)
+        if step is None:
+            raise cv2.error("no similarity fits the flow")
+        warp = (to3(warp) @ to3(step))[:2]  # template -> back -> image
+        share = float(inliers.mean())
+    return warp, share
+
+
+def stabilise(frames: np.ndarray, reference: int, ref_matrix: np.ndarray, ref_landmarks: np.ndarray,
+              params: FacesParams, locate: Locate) -> Stabilised:
+    """Per-frame transforms of a clip (see the module doc).
+
+    Args:
+        frames: (T, H, W, 3) uint8 RGB source frames.
+        reference: index of the reference frame.
+        ref_matrix: (2, 3) source -> aligned transform of the reference frame.
+        ref_landmarks: (N, 2) landmarks of the reference frame, source pixels.
+        locate: (RGB frame, expected landmarks) -> the landmarks of the face nearest to them, or None (used by
+            `landmarks` and for the tracking checks).
+    """
+    assert frames.ndim == 4 and ref_matrix.shape == (2, 3), (frames.shape, ref_matrix.shape)
+    T, size = len(frames), params.size
+    ref_aligned = transform_points(ref_landmarks, ref_matrix)
+    hull = ref_aligned[:HULL]
+    matrices = np.repeat(ref_matrix[None], T, 0)
+    scores = np.ones(T, np.float32)
+    if params.stabilise == "landmarks":
+        for t in range(T):
+            lm = ref_landmarks if t == reference else locate(frames[t], ref_landmarks)
+            if lm is None:
+                scores[t] = 0.0
+                continue
+            m = similarity_fit(lm[list(RIGID_LANDMARKS)], ref_aligned[list(RIGID_LANDMARKS)])
+            residual = np.linalg.norm(transform_points(lm[list(RIGID_LANDMARKS)], m)
+                                      - ref_aligned[list(RIGID_LANDMARKS)], axis=1).mean()
+            matrices[t], scores[t] = m, max(0.0, 1.0 - residual / 10.0)
+    elif params.stabilise == "registration":
+        zoom = np.array([[ZOOM, 0, (1 - ZOOM) * size / 2], [0, ZOOM, (1 - ZOOM) * size / 2]])  # aligned -> canvas
+        canvas = (to3(zoom) @ to3(ref_matrix))[:2]  # source -> registration canvas
+
+        def view(frame: np.ndarray) -> np.ndarray:
+            warped = cv2.warpAffine(frame, canvas, (size, size), flags=cv2.INTER_LINEAR,
+                                    borderMode=cv2.BORDER_REPLICATE)
+            return cv2.GaussianBlur(luminance(warped), (0, 0), 1.0)
+
+        mask = rigid_mask(transform_points(ref_landmarks, canvas), size, params.forehead)
+        template = view(frames[reference])
+        order = list(range(reference + 1, T)) + list(range(reference - 1, -1, -1))
+        previous = {reference: np.eye(2, 3)}
+        for t in order:
+            init = previous[t - 1 if t > reference else t + 1]
+            try:
+                w, cc = _fit(template, view(frames[t]), mask, init, params)
+            except cv2.error:
+                w, cc = init, 0.0
+            previous[t] = w
+            # canvas_t(W q) ~ canvas_ref(q)  =>  source -> aligned: Z^-1 W^-1 Z M_ref
+            matrices[t] = (np.linalg.inv(to3(zoom)) @ np.linalg.inv(to3(w)) @ to3(canvas))[:2]
+            scores[t] = cc
+    motion = np.array([np.linalg.norm(transform_points(hull, (to3(ref_matrix) @ np.linalg.inv(to3(m)))[:2]) - hull,
+                                      axis=1).mean() for m in matrices], np.float32)
+    check = np.full(T, np.nan, np.float32)
+    if params.check_every:
+        # Landmarks found on the aligned reference frame: the checks compare like with like (mediapipe's answer
+        # depends a little on the crop and resolution it sees).
+        base = locate(_aligned(frames[reference], ref_matrix, size), ref_aligned)
+        base = ref_aligned if base is None else base
+        for t in sorted({*range(0, T, params.check_every), T - 1}):
+            check[t] = _check(frames[t], matrices[t], base, size, locate)
+        lost = np.flatnonzero(check < 0)
+        if len(lost):  # the first lost frame: look back to the last good check
+            for t in range(int(lost[0]) - 1, max(int(lost[0]) - params.check_every, 0), -1):
+                check[t] = _check(frames[t], matrices[t], base, size, locate)
+                if check[t] >= 0:
+                    break
+    return Stabilised(matrices, scores, motion, check)
+
+
+def _aligned(frame: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
+    """A frame warped into the aligned square; outside the source is black, so a face that left is not invented."""
+    return cv2.warpAffine(frame, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+
+
+def _check(frame: np.ndarray, matrix: np.ndarray, base: np.ndarray, size: int, locate: Locate) -> float:
+    """Median distance (px) of the rigid landmarks found on the stabilised frame from those on the aligned reference;
+    -1: no face there."""
+    lm = locate(_aligned(frame, matrix, size), base)
+    if lm is None:
+        return -1.0
+    idx = list(RIGID_LANDMARKS)
+    return float(np.median(np.linalg.norm(lm[idx] - base[idx], axis=1)))
+
+
+def flags(stab: Stabilised, params: FacesParams) -> list[str]:
+    """Tracking problems of a clip, each naming its frame (0-based index into onset..offset)."""
+    out = []
+    lost = np.flatnonzero(stab.check < 0)
+    if len(lost):
+        out.append(f"face lost from frame {int(lost[0])}")
+    off = np.flatnonzero(stab.check > params.check_tolerance_px)
+    bad = np.union1d(off, np.flatnonzero(stab.scores < params.min_score))
+    if len(bad) and not (len(lost) and bad[0] >= lost[0]):
+        if params.stabilise == "none":
+            out.append(f"face {stab.check[off[0]]:.0f} px off the reference at frame {int(off[0])} (no stabilisation)")
+        else:
+            what = "landmarks" if params.stabilise == "landmarks" else "registration"
+            out.append(f"{what} failed at frame {int(bad[0])}")
+    if stab.motion.max(initial=0) > params.max_motion_px:
+        out.append(f"head moved {stab.motion.max():.0f} px")
+    return out

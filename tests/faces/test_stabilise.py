@@ -1,0 +1,133 @@
+"""Per-frame stabilisation on synthetic head motion with ground truth, and the tracking problems it reports by frame:
+face lost, several faces, registration failure, a one-frame clip."""
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import pytest
+from conftest import TINY_SYNTH
+
+from mer_pipeline.config import DatasetParams, FacesParams, SynthParams
+from mer_pipeline.datasets import ADAPTERS
+from mer_pipeline.datasets.index import build_index, index_meta, read_index, write_index
+from mer_pipeline.errors import ClipError
+from mer_pipeline.evaluation.stabilisation import residual_motion, residuals
+from mer_pipeline.faces.clip import align_clip
+from mer_pipeline.faces.stabilise import Stabilised, flags, similarity_fit
+from mer_pipeline.faces.task import run_faces
+from mer_pipeline.problems import ProblemLog
+from mer_pipeline.synth.generate import generate, read_ground_truth
+
+
+@pytest.fixture(scope="module")
+def moving(tmp_path_factory, repo_params):
+    """A tiny synthetic dataset whose heads move (3 px, 1 degree, 1 % scale, a 2 px jerk in every clip)."""
+    root = tmp_path_factory.mktemp("moving")
+    generate(SynthParams(out=str(root / "synthetic"), **{**TINY_SYNTH, "frames": 14}, head_jerk_prob=1.0),
+             root / "synthetic")
+    dp = DatasetParams(adapter="casme2", root=str(root / "synthetic"), fps=200, labels="casme2")
+    log = ProblemLog("synthetic")
+    records = build_index("synthetic", ADAPTERS.get("casme2"), dp, repo_params.labels["casme2"], log)
+    write_index(root / "index", records, log, index_meta("synthetic", dp, repo_params.labels["casme2"]))
+    return root
+
+
+def _residual(root, method, landmarker):
+    records, meta = read_index(root / "index")
+    store = root / f"{method}.zarr"
+    run_faces(records, root / "synthetic", store, FacesParams(size=128, stabilise=method), meta, landmarker,
+              ProblemLog("synthetic"))
+    return np.concatenate(list(residual_motion(store, root / "synthetic").values()))
+
+
+def test_registration_removes_the_head_motion(moving, landmarker):
+    none = _residual(moving, "none", landmarker)
+    registered = _residual(moving, "registration", landmarker)
+    assert np.median(none) > 1.0  # the heads move, and the score sees it
+    assert np.median(registered) < 0.3 and registered.max() < 1.0  # at 128 px (the README measures at 224)
+    assert np.median(registered) < 0.25 * np.median(none)
+
+
+def test_residual_of_a_perfect_and_of_a_shifted_stabilisation():
+    heads = np.stack([np.eye(2, 3), [[1, 0, 2.0], [0, 1, -1.0]], [[0.99, -0.01, 1.0], [0.01, 0.99, 0.5]]])
+    inv = np.stack([np.linalg.inv(np.vstack([h, [0, 0, 1]]))[:2] for h in heads])
+    points = np.array([[10.0, 10.0], [50.0, 80.0], [90.0, 30.0]])
+    np.testing.assert_allclose(residuals(inv, heads, 0, points), 0, atol=1e-9)
+    shifted = inv.copy()
+    shifted[1:, :, 2] += [0.5, 0.0]  # frames 1 and 2 land half a pixel right of the reference
+    np.testing.assert_allclose(residuals(shifted, heads, 0, points), [0, 0.5, 0.5], atol=1e-9)
+
+
+def test_similarity_fit_recovers_a_similarity():
+    rng = np.random.default_rng(0)
+    src = rng.uniform(0, 100, (30, 2))
+    m = np.array([[1.02 * np.cos(0.1), -1.02 * np.sin(0.1), 3.0], [1.02 * np.sin(0.1), 1.02 * np.cos(0.1), -2.0]])
+    np.testing.assert_allclose(similarity_fit(src, src @ m[:, :2].T + m[:, 2]), m, atol=1e-9)
+
+
+def _frames(moving, clip="sub01/EP01_01f"):
+    folder = moving / "synthetic" / "CASME2-RAW" / clip
+    files = sorted(folder.iterdir(), key=lambda p: int(p.stem[3:]))
+    return np.stack([cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB) for f in files])
+
+
+def test_face_leaving_the_frame_is_reported_with_its_first_frame(moving, landmarker):
+    frames = _frames(moving).copy()
+    frames[9:] = frames[9:, :1, :1]  # from frame 9 on: only the background colour of one corner
+    params = FacesParams(size=128, check_every=4)
+    clip = align_clip(frames, 0, landmarker, params, "sub01/EP01_01f")
+    assert "face lost from frame 9" in flags(clip.stabilised(), params)
+
+
+def test_registration_failure_is_reported_and_can_exclude(moving, landmarker, tmp_path):
+    frames = _frames(moving).copy()
+    centre = (frames.shape[2] / 2, frames.shape[1] / 2)
+    for t in range(6, len(frames)):  # from frame 6 the head turns 35 degrees at once: no similarity step follows
+        frames[t] = cv2.warpAffine(frames[t], cv2.getRotationMatrix2D(centre, 35, 1.0), frames.shape[2:0:-1],
+                                   borderMode=cv2.BORDER_REFLECT)
+    params = FacesParams(size=128, check_every=3)
+    found = flags(align_clip(frames, 0, landmarker, params, "c").stabilised(), params)
+    assert any(f.startswith(("registration failed at frame 6", "face lost from frame 6")) for f in found), found
+    stab = Stabilised(np.zeros((5, 2, 3)), np.array([1, 1, 0.1, 1, 1], np.float32), np.zeros(5, np.float32),
+                      np.array([0, np.nan, np.nan, 0.5, 9.0], np.float32))
+    assert flags(stab, params) == ["registration failed at frame 2"]
+    assert flags(replace(stab, motion=np.full(5, 25, np.float32)), params)[-1] == "head moved 25 px"
+
+
+def test_several_faces_take_the_largest_and_record_it(moving, landmarker):
+    frames = _frames(moving)
+    h, w = frames.shape[1:3]
+    wide = np.zeros((len(frames), h, w + w // 2, 3), np.uint8)
+    wide[:, :, :w] = frames
+    small = np.stack([cv2.resize(f, (w // 2, h // 2)) for f in frames])
+    wide[:, h // 4 : h // 4 + h // 2, w:] = small  # a second, smaller person to the right
+    params = FacesParams(size=128)
+    clip = align_clip(wide, 0, landmarker, params, "c")
+    alone = align_clip(frames, 0, landmarker, params, "c")
+    assert int(clip.faces_found) == 2
+    # the large face was taken: the same scale (the small one is half the size) and position to a pixel or so
+    np.testing.assert_allclose(clip.matrices[0][:, :2], alone.matrices[0][:, :2], atol=0.02)
+    np.testing.assert_allclose(clip.matrices[0][:, 2], alone.matrices[0][:, 2], atol=1.5)
+
+
+def test_one_frame_clip_and_no_face(moving, landmarker):
+    frames = _frames(moving)[:1]
+    clip = align_clip(frames, 0, landmarker, FacesParams(size=64), "c")
+    assert clip.frames.shape == (1, 64, 64, 3) and clip.check[0] == pytest.approx(0, abs=0.5)
+    with pytest.raises(ClipError, match="c: no face found on reference frame 0"):
+        align_clip(np.zeros((3, 64, 64, 3), np.uint8), 0, landmarker, FacesParams(size=64), "c")
+
+
+def test_exclude_mode_skips_flagged_clips(moving, landmarker, tmp_path):
+    records, meta = read_index(moving / "index")
+    params = FacesParams(size=64, stabilise="none", check_tolerance_px=0.01, on_tracking_problem="exclude")
+    log = ProblemLog("synthetic")
+    counts = run_faces(records[:2], moving / "synthetic", tmp_path / "f.zarr", params, meta, landmarker, log)
+    assert counts["skipped"] == 2 and counts["computed"] == 0
+    assert all("px off the reference at frame" in p.problem and p.action == "skipped" for p in log.items)
+    flag = replace(params, on_tracking_problem="flag")
+    log = ProblemLog("synthetic")
+    counts = run_faces(records[:2], moving / "synthetic", tmp_path / "g.zarr", flag, meta, landmarker, log)
+    assert counts["computed"] == 2 and counts["flagged"] == 2 and {p.action for p in log.items} == {"flagged"}
+    assert read_ground_truth(moving / "synthetic")[records[0].clip_id]["head_px"] > 1.0
