@@ -11,6 +11,9 @@ from mer_pipeline.config.base import build, check_choice
 from mer_pipeline.errors import UserError
 
 SCALINGS = ("unit", "signed", "positive", "flow")
+# What each channel of a modality image holds, by its scaling (the augmentation treats each kind its own way).
+CHANNEL_KINDS = {"unit": ("plain",) * 3, "signed": ("signed",) * 3, "positive": ("positive",) * 3,
+                 "flow": ("flow_u", "flow_v", "strain")}
 
 
 @dataclass(frozen=True)

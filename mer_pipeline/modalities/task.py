@@ -14,6 +14,7 @@ import numpy as np
 
 from mer_pipeline import __version__, engine, paths
 from mer_pipeline.config import CacheParams, FacesParams, ModalitiesParams, Scale, params_hash
+from mer_pipeline.config.modalities import CHANNEL_KINDS
 from mer_pipeline.device import resolve_device
 from mer_pipeline.errors import ClipError, UserError
 from mer_pipeline.modalities.compute import compute_samples, modality_code_version
@@ -91,6 +92,7 @@ def run_modality(name: str, faces_path: Path, out: Path, settings: ModalitiesPar
         "params_hash": params_hash({"modality": name, "params": asdict(params), "size": settings.size}),
         "faces_store": str(faces_path), "faces_sha256": faces_digest(entries),
         "faces_params_hash": faces_store.store_params_hash(faces), "size": settings.size,
+        "image_kinds": list(CHANNEL_KINDS[params.mapping()["scaling"]]),
     }
     mstore.open_modality_store(out, provenance, [SampleInfo.of(e) for e in entries],
                                tuple(n for n, _ in modality.images), settings.size, (modality.raw_channels, side, side))

@@ -4,7 +4,7 @@ per task"). Readable with plain zarr, dask (`da.from_zarr(path, component="image
 Layout of <dataset>/<modality>.zarr:
     attrs        kind="modality", modality, params, params_hash, package_version, faces_store, faces_sha256,
                  clip_ids (N), subjects (N), emotions (N), images (names of the image arrays), schema_version,
-                 ready (set once every array exists)
+                 image_kinds (what each image channel holds), ready (set once every array exists)
     image        (N, 3, S, S) uint8, one chunk (one file) per sample, dims (sample, channel, y, x)
     image_apex_offset   optical_flow only: the apex -> offset image
     raw          (N, C', H, W) float32, the unscaled result (flow in pixels), one chunk per sample
@@ -27,7 +27,7 @@ from mer_pipeline.store.clips import reuse_or_clear
 from mer_pipeline.store.records import ModalitySample, SampleInfo
 
 SAMPLE_DIMS = ("sample", "channel", "y", "x")
-SCHEMA_VERSION = 2  # 2: per-sample content keys (`key`)
+SCHEMA_VERSION = 3  # 2: per-sample content keys (`key`); 3: image_kinds
 
 
 @dataclass(frozen=True)
@@ -38,23 +38,26 @@ class StoreIndex:
     subjects: list[str]
     emotions: list[str]
     images: tuple[str, ...]
+    kinds: tuple[str, ...]  # what each of an image's 3 channels holds (config.modalities.CHANNEL_KINDS)
 
     @classmethod
     def of(cls, root: zarr.Group) -> "StoreIndex":
         a = root.attrs
-        return cls(list(a["clip_ids"]), list(a["subjects"]), list(a["emotions"]), tuple(a["images"]))
+        return cls(list(a["clip_ids"]), list(a["subjects"]), list(a["emotions"]), tuple(a["images"]),
+                   tuple(a["image_kinds"]))
 
 
 @dataclass(frozen=True)
 class StoredSamples:
     """Everything training reads from one modality store: images (N, 3, S, S) uint8, labels (N,) of one mapping,
-    done (N,) bool, ids and subjects."""
+    done (N,) bool, ids and subjects, and the kinds of the image's channels."""
 
     image: np.ndarray
     labels: np.ndarray
     done: np.ndarray
     clip_ids: list[str]
     subjects: list[str]
+    kinds: tuple[str, ...]
 
 
 def open_modality_store(path: Path, provenance: dict[str, Any], clips: list[SampleInfo], images: tuple[str, ...],
@@ -150,4 +153,5 @@ def open_samples(path: Path, label: str) -> StoredSamples:
     if label not in ("label3", "label5"):
         raise ValueError(f"label must be label3 or label5, got {label!r}")
     index = StoreIndex.of(root)
-    return StoredSamples(root["image"][...], root[label][...], present(root), index.clip_ids, index.subjects)
+    return StoredSamples(root["image"][...], root[label][...], present(root), index.clip_ids, index.subjects,
+                         index.kinds)

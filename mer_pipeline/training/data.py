@@ -14,13 +14,15 @@ from mer_pipeline.store.modality import open_samples
 
 @dataclass(frozen=True)
 class Samples:
-    """x: (N, 3 * len(modalities), S, S) float in [0, 1]; y: (N,) int64; per-sample ids, subjects, datasets."""
+    """x: (N, 3 * len(modalities), S, S) float in [0, 1]; y: (N,) int64; per-sample ids, subjects, datasets;
+    kinds: what each of the C channels holds (training/augment.py)."""
 
     x: torch.Tensor
     y: torch.Tensor
     clip_ids: list[str]
     subjects: list[str]
     datasets: list[str]
+    kinds: tuple[str, ...]
 
 
 def load_samples(stores: ModalitiesParams, datasets: list[str], modalities: list[str], label: str, input_size: int) -> Samples:
@@ -28,13 +30,18 @@ def load_samples(stores: ModalitiesParams, datasets: list[str], modalities: list
 
     Subjects are prefixed with their dataset so a composite LOSO keeps subjects of different datasets apart.
     """
-    xs, ys, ids, subjects, names = [], [], [], [], []
+    xs, ys, ids, subjects, names, kinds = [], [], [], [], [], None
     for dataset in datasets:
         parts = [open_samples(paths.modality_store(stores, dataset, m), label) for m in modalities]
         first = parts[0]
         for m, part in zip(modalities[1:], parts[1:]):
             if part.clip_ids != first.clip_ids:
                 raise UserError(f"{paths.modality_store(stores, dataset, m)}: clips differ from {modalities[0]}.zarr; rebuild it")
+        found = tuple(k for p in parts for k in p.kinds)
+        if kinds not in (None, found):
+            raise UserError(f"{paths.modality_store(stores, dataset, modalities[0])}: its image channels hold "
+                            f"{found}, the other datasets' {kinds}; build every dataset's stores with the same params")
+        kinds = found
         keep = np.all([p.done for p in parts], axis=0) & (first.labels >= 0)
         image = np.concatenate([p.image[keep] for p in parts], axis=1)  # (n, 3 * M, S, S) uint8
         xs.append(torch.from_numpy(image))
@@ -47,4 +54,4 @@ def load_samples(stores: ModalitiesParams, datasets: list[str], modalities: list
     x = torch.cat(xs).float() / 255
     if x.shape[-1] != input_size:
         x = F.interpolate(x, size=(input_size, input_size), mode="bilinear", antialias=True, align_corners=False)
-    return Samples(x, torch.cat(ys), ids, subjects, names)
+    return Samples(x, torch.cat(ys), ids, subjects, names, kinds)

@@ -41,7 +41,7 @@ def run_experiment(name: str, exp: ExperimentParams, t: TrainParams, class_names
     for f, fold in enumerate(progress(folds) if progress else folds):
         seed_everything(t.seed + f)  # before building the model: its initial weights come from the seed too
         model = create_model(exp.model, k, in_chans, **exp.model_params)
-        train(model, samples.x[fold.train], samples.y[fold.train], recipe_of(t), device, t.seed + f,
+        train(model, samples.x[fold.train], samples.y[fold.train], samples.kinds, recipe_of(t), device, t.seed + f,
               on_epoch=lambda e, loss, name=fold.name: losses.append((name, e + 1, loss)))
         p = predict(model, samples.x[fold.test], device).numpy()
         probs[fold.test], pred[fold.test], fold_of[fold.test] = p, p.argmax(1), fold.name

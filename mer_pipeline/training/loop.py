@@ -6,8 +6,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn as nn
-from torchvision.transforms.v2 import functional as TF
 
+from mer_pipeline.training.augment import Augmentation, augment
 from mer_pipeline.training.loss import focal_loss
 
 
@@ -31,38 +31,26 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def augment(x: torch.Tensor, recipe: Recipe, gen: torch.Generator) -> torch.Tensor:
-    """Per sample: horizontal flip with probability 1/2, rotation by an angle drawn from `recipe.rotations`."""
-    out = []
-    for img in x:  # (C, S, S)
-        if recipe.hflip and torch.rand(1, generator=gen).item() < 0.5:
-            img = img.flip(-1)
-        if recipe.rotations:
-            angle = recipe.rotations[int(torch.randint(len(recipe.rotations), (1,), generator=gen))]
-            if angle:
-                img = TF.rotate(img, float(angle), interpolation=TF.InterpolationMode.BILINEAR)
-        out.append(img)
-    return torch.stack(out)
-
-
 def normalise(x: torch.Tensor) -> torch.Tensor:
     """[0, 1] images -> roughly zero-mean unit-range network input."""
     return (x - 0.5) / 0.25
 
 
-def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, recipe: Recipe, device: torch.device,
-          seed: int, on_epoch=None) -> nn.Module:
-    """Train on (x (N, C, S, S) in [0, 1], y (N,)) for recipe.epochs epochs; `on_epoch(epoch, mean_loss)`."""
+def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, kinds: tuple[str, ...], recipe: Recipe,
+          device: torch.device, seed: int, on_epoch=None) -> nn.Module:
+    """Train on (x (N, C, S, S) in [0, 1], y (N,)) for recipe.epochs epochs; `kinds` names each channel's meaning
+    for the augmentation (training/augment.py); `on_epoch(epoch, mean_loss)`."""
     gen = seed_everything(seed)
     model.to(device).train()
     opt = torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+    aug = Augmentation(recipe.hflip, recipe.rotations)
     for epoch in range(recipe.epochs):
         order, total = torch.randperm(len(x), generator=gen), 0.0
         for start in range(0, len(x), recipe.batch_size):
             idx = order[start : start + recipe.batch_size]
             if len(idx) < 2:  # BatchNorm needs two samples
                 continue
-            xb = normalise(augment(x[idx], recipe, gen)).to(device)
+            xb = normalise(augment(x[idx].to(device), kinds, aug, gen))
             loss = focal_loss(model(xb), y[idx].to(device), recipe.focal_gamma)
             opt.zero_grad()
             loss.backward()
