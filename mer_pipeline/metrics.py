@@ -37,3 +37,12 @@ def scores(y_true, y_pred, num_classes: int, class_names: list[str] | None = Non
                                  "support": int(support[i])} for i in range(num_classes)},
         "confusion": m.tolist(),
     }
+
+
+def spread(results: list[dict]) -> dict:
+    """Mean and standard deviation (ddof 0) of acc, uf1 and uar over runs (seeds), as key and key_std."""
+    out = {}
+    for key in ("acc", "uf1", "uar"):
+        values = np.array([r[key] for r in results], np.float64)
+        out[key], out[f"{key}_std"] = float(values.mean()), float(values.std())
+    return out

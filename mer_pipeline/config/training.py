@@ -12,7 +12,7 @@ from mer_pipeline.errors import UserError
 class TrainParams:
     """The training recipe (paper defaults) and which experiment groups `dvc repro` runs.
 
-    `profile` picks `profiles[profile]` (epochs, input_size): `cpu` for the synthetic default, `paper` for the
+    `profile` picks `profiles[profile]` (epochs, input_size, seeds): `cpu` for the synthetic default, `paper` for the
     paper's 50 epochs at 224 px on a GPU machine.
     """
 
@@ -28,7 +28,8 @@ class TrainParams:
     hflip: bool = True
     rotations: tuple[float, ...] = (-10.0, -5.0, 0.0, 5.0, 10.0)
     test_fraction: float = 0.1
-    seed: int = 0
+    split_seed: int = 0  # the 90/10 split; the same for every training seed
+    seeds: tuple[int, ...] = ()  # training seeds; empty: the profile's
     save_checkpoints: str = "last"
     run: tuple[str, ...] = ()
 
@@ -36,12 +37,19 @@ class TrainParams:
         check_choice("train.profile", self.profile, tuple(self.profiles) or ("cpu",))
         check_choice("train.save_checkpoints", self.save_checkpoints, ("all", "last", "none"))
         prof = self.profiles.get(self.profile, {})
-        if set(prof) - {"epochs", "input_size"}:
-            raise UserError(f"train.profiles.{self.profile}: only epochs and input_size may be set")
+        if set(prof) - {"epochs", "input_size", "seeds"}:
+            raise UserError(f"train.profiles.{self.profile}: only epochs, input_size and seeds may be set")
+        if not self.run_seeds or len(set(self.run_seeds)) != len(self.run_seeds):
+            raise UserError(f"train.seeds: need one or more distinct seeds, got {list(self.run_seeds)}")
 
     @property
     def epochs(self) -> int:
         return int(self.profiles.get(self.profile, {}).get("epochs", 50))
+
+    @property
+    def run_seeds(self) -> tuple[int, ...]:
+        """The training seeds: train.seeds, or the profile's (3 for cpu, 5 for paper), or (0,)."""
+        return tuple(self.seeds) or tuple(self.profiles.get(self.profile, {}).get("seeds", (0,)))
 
     @property
     def input_size(self) -> int:

@@ -50,3 +50,21 @@ def gradient_attention_maps(model, x: torch.Tensor) -> np.ndarray:
     """MEGANet's gradient-attention map A for inputs x (N, C, S, S) already normalised -> (N, S, S)."""
     model.eval()
     return model.gradient_attention.attention_map(x)[:, 0].numpy()
+
+
+def per_fold_png(folds: dict[str, dict], title: str, path: Path) -> None:
+    """Bar chart of ACC per held-out subject (mean over seeds, std as error bar), clip counts on the bars."""
+    names = list(folds)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.5 * len(names), 2.8))
+    ax.bar(range(len(names)), [folds[n]["acc"] for n in names], yerr=[folds[n]["acc_std"] for n in names],
+           color="#4a7fb5", capsize=3)
+    for i, n in enumerate(names):
+        ax.text(i, 0.02, str(folds[n]["n"]), ha="center", va="bottom", color="white", fontsize=7)
+    ax.set_xticks(range(len(names)), [n.split("/")[-1] for n in names], rotation=90, fontsize=7)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("ACC")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

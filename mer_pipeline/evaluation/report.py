@@ -14,7 +14,8 @@ from mer_pipeline.config import ModalitiesParams, Params
 from mer_pipeline.errors import UserError
 from mer_pipeline.evaluation import reference
 from mer_pipeline.evaluation.figures import attention_png, confusion_png, gradient_attention_maps
-from mer_pipeline.metrics import scores
+from mer_pipeline.evaluation.views import per_subject_blocks, provenance_blocks
+from mer_pipeline.metrics import scores, spread
 from mer_pipeline.models.meganet import MEGANetParams
 
 DATASETS = ("casme2", "smic-hs", "samm", "synthetic")
@@ -36,15 +37,13 @@ def rescore(root: Path, name: str) -> dict:
     with open(result["folder"] / "predictions.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     idx = {c: i for i, c in enumerate(names)}
-    y, p = [idx[r["y_true"]] for r in rows], [idx[r["y_pred"]] for r in rows]
-    pooled = scores(y, p, len(names), names)
-    folds = {}
-    for f in sorted({r["fold"] for r in rows}):
-        sel = [i for i, r in enumerate(rows) if r["fold"] == f]
-        s = scores([y[i] for i in sel], [p[i] for i in sel], len(names))
-        folds[f] = {k: s[k] for k in ("acc", "uf1", "uar", "n")}
-    return {"experiment": name, **{k: pooled[k] for k in ("acc", "uf1", "uar", "n")}, "per_fold": folds,
-            "per_class": pooled["per_class"]}
+    per_seed = {}
+    for seed in sorted({r["seed"] for r in rows}, key=int):
+        sel = [r for r in rows if r["seed"] == seed]  # pooled over the folds within a seed
+        s = scores([idx[r["y_true"]] for r in sel], [idx[r["y_pred"]] for r in sel], len(names), names)
+        per_seed[seed] = {k: s[k] for k in ("acc", "uf1", "uar", "n")}
+    return {"experiment": name, **spread(list(per_seed.values())), "n": next(iter(per_seed.values()))["n"],
+            "seeds": per_seed}
 
 
 def _find(results, model, modality, dataset, protocol, classes, params=None) -> dict | None:
@@ -60,17 +59,19 @@ def _find(results, model, modality, dataset, protocol, classes, params=None) -> 
 
 
 def _cell(r: dict | None, key: str, paper: float | None) -> str:
-    ours = f"{r[key]:.3f}" if r else "—"
+    ours = f"{r[key]:.3f} ± {r[key + '_std']:.3f}" if r else "—"
     return f"{ours} ({paper:.3f})" if paper is not None else f"{ours} (n/a)"
 
 
 def tables(results: list[dict]) -> list[tuple]:
     """Blocks: ("h2", text), ("p", text), ("table", header, rows)."""
     out = [("h2", "All experiments"), ("table", ["experiment", "model", "modalities", "datasets", "protocol",
-                                                 "classes", "profile", "ACC", "UF1", "UAR", "clips", "folds"],
+                                                 "classes", "profile", "ACC", "UF1", "UAR", "clips", "folds",
+                                                 "seeds"],
             [[r["experiment"], r["config"]["model"], "+".join(r["config"]["modalities"]),
               "+".join(r["config"]["datasets"]), r["config"]["protocol"], r["config"]["classes"],
-              r["recipe"]["profile"], f"{r['acc']:.3f}", f"{r['uf1']:.3f}", f"{r['uar']:.3f}", r["n"], r["folds"]]
+              r["recipe"]["profile"], *[f"{r[k]:.3f} ± {r[k + '_std']:.3f}" for k in ("acc", "uf1", "uar")], r["n"],
+              r["folds"], len(r["seeds"])]
              for r in results])]
     out += [("p", "Cells read ours (paper). — : not run here; n/a: the paper's figure is not held in "
              "shared/MER_FACTS.md. Real datasets are never on our machines; the synthetic rows are our embedded "
@@ -193,7 +194,8 @@ def write_report(root: Path, out: Path, stores: ModalitiesParams) -> dict:
     if not results:
         raise UserError(f"{root}: no experiment results (run `mer-pipeline train` or `dvc repro`)")
     out.mkdir(parents=True, exist_ok=True)
-    blocks = tables(results) + figures(results, stores, out)
+    blocks = tables(results) + per_subject_blocks(results, out) + figures(results, stores, out) + \
+        provenance_blocks(results)
     (out / "report.md").write_text(render_markdown(blocks))
     (out / "report.html").write_text(render_html(blocks))
     return {"out": str(out), "experiments": len(results),

@@ -147,6 +147,13 @@ def present(root: zarr.Group) -> np.ndarray:
     return root["done"][...].astype(bool)
 
 
+def provenance_of(path: Path) -> dict[str, Any]:
+    """What identifies a modality store's content: its modality, params hash and the digest of its faces."""
+    a = open_existing(path).attrs
+    return {"store": str(path), "modality": a["modality"], "params_hash": a["params_hash"],
+            "faces_sha256": a["faces_sha256"], "faces_params_hash": a.get("faces_params_hash")}
+
+
 def open_samples(path: Path, label: str) -> StoredSamples:
     """Everything training needs from a modality store, in memory."""
     root = open_existing(path)

@@ -9,6 +9,8 @@ from mer_pipeline.errors import UserError
 from mer_pipeline.progress import bar
 from mer_pipeline.training.experiment import run_experiment
 
+METRIC_KEYS = ("acc", "acc_std", "uf1", "uf1_std", "uar", "uar_std", "n")  # means over seeds and their spread
+
 
 def class_names_for(params: Params, exp: ExperimentParams) -> list[str]:
     """3-class: MEGC 2019 names; 5-class: the datasets' five_class_names (a composite must share them)."""
@@ -23,8 +25,8 @@ def class_names_for(params: Params, exp: ExperimentParams) -> list[str]:
 def train_stage(params: Params, name: str, device: str | None = None) -> dict:
     """Run experiment group `name` (every combination it expands to) or one expanded experiment by its full name.
 
-    Writes `<train.metrics>/<group>.json` ({acc, uf1, uar, n}, or {experiment suffix: {...}} for a group of
-    several; for `dvc metrics show`) and, per experiment, its folder under `<train.out>/<group>/` (the group
+    Writes `<train.metrics>/<group>.json` ({acc, acc_std, uf1, uf1_std, uar, uar_std, n}: means over the seeds and
+    their standard deviation, or {experiment suffix: {...}} for a group of several; for `dvc metrics show`) and, per experiment, its folder under `<train.out>/<group>/` (the group
     folder itself for a single experiment).
     """
     t = params.train
@@ -36,7 +38,7 @@ def train_stage(params: Params, name: str, device: str | None = None) -> dict:
         folder = out if len(todo) == 1 else out / exp_name
         r = run_experiment(exp_name, exp, t, class_names_for(params, exp), params.modalities, folder, dev,
                            progress=bar(f"{exp_name} folds"))
-        summary[exp_name] = {k: r[k] for k in ("acc", "uf1", "uar", "n")}
+        summary[exp_name] = {k: r[k] for k in METRIC_KEYS}
         results.append({"experiment": exp_name, **summary[exp_name], "folds": r["folds"]})
     if len(summary) == 1:  # flat keys, so single experiments share columns in `dvc metrics show`
         summary = next(iter(summary.values()))

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import yaml
 from conftest import REPO
@@ -24,7 +25,7 @@ def trained(tiny_faces, tmp_path_factory):
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["modalities"]["out"] = str(stores)
     params["train"].update(out=str(root / "experiments"), metrics=str(root / "metrics"), device="cpu",
-                           profiles={"cpu": {"epochs": 2, "input_size": 32}}, batch_size=4)
+                           profiles={"cpu": {"epochs": 2, "input_size": 32, "seeds": [0, 1]}}, batch_size=4)
     params["experiments"] = {"tiny": {"model": "meganet", "modalities": ["mesti"], "datasets": ["synthetic"],
                                       "model_params": {"blocks": 2}},
                              "tiny_ablation": {"model": "meganet", "modalities": ["mesti"], "datasets": ["synthetic"],
@@ -41,25 +42,32 @@ def test_train_writes_pooled_metrics_predictions_and_checkpoint(trained):
     (exp,) = result["experiments"]
     assert exp["folds"] == 2 and exp["n"] == 8  # two synthetic subjects -> two LOSO folds
     metrics = json.loads((root / "metrics" / "tiny.json").read_text())
-    assert set(metrics) == {"acc", "uf1", "uar", "n"} and 0 <= metrics["uf1"] <= 1
+    assert set(metrics) == {"acc", "acc_std", "uf1", "uf1_std", "uar", "uar_std", "n"} and 0 <= metrics["uf1"] <= 1
     res = json.loads((root / "experiments" / "tiny" / "results.json").read_text())
+    assert list(res["seeds"]) == ["0", "1"]  # pooled over folds within each seed, then mean and spread
+    for key in ("acc", "uf1", "uar"):
+        per_seed = [res["seeds"][s][key] for s in ("0", "1")]
+        assert res[key] == pytest.approx(np.mean(per_seed)) and res[f"{key}_std"] == pytest.approx(np.std(per_seed))
     assert set(res["per_fold"]) == {"synthetic/sub01", "synthetic/sub02"}
-    assert sum(f["n"] for f in res["per_fold"].values()) == 8
+    assert sum(f["n"] for f in res["per_fold"].values()) == 8 and "acc_std" in res["per_fold"]["synthetic/sub01"]
+    assert res["protocol"] == {"name": "loso", "folds": 2, "test_clips": [4, 4]}
     assert res["recipe"]["epochs"] == 2 and res["config"]["model_params"] == {"blocks": 2}
+    assert sum(sum(row) for row in res["confusion"]) == 16  # every seed's predictions
     lines = (root / "experiments" / "tiny" / "predictions.csv").read_text().splitlines()
-    assert len(lines) == 9 and lines[0].startswith("clip_id,dataset,subject,fold,y_true,y_pred")
+    assert len(lines) == 1 + 2 * 8 and lines[0].startswith("seed,clip_id,dataset,subject,fold,y_true,y_pred")
     assert (root / "experiments" / "tiny" / "checkpoint.pt").is_file()
     losses = (root / "experiments" / "tiny" / "train_loss.csv").read_text().splitlines()
-    assert len(losses) == 1 + 2 * 2  # header + folds x epochs
+    assert len(losses) == 1 + 2 * 2 * 2  # header + seeds x folds x epochs
     ablation = json.loads((root / "metrics" / "tiny_ablation.json").read_text())
-    assert set(ablation) == {"no_sa", "no_res"} and set(ablation["no_res"]) == {"acc", "uf1", "uar", "n"}
+    assert set(ablation) == {"no_sa", "no_res"} and set(ablation["no_res"]) == set(metrics)
 
 
 def test_evaluate_rescoring_matches_training(trained):
     root, params, _ = trained
     again = evaluate_stage(params, "tiny")
     res = json.loads((root / "experiments" / "tiny" / "results.json").read_text())
-    assert (again["acc"], again["uf1"], again["uar"]) == (res["acc"], res["uf1"], res["uar"])
+    for key in ("acc", "acc_std", "uf1", "uf1_std", "uar", "uar_std"):
+        assert again[key] == pytest.approx(res[key]), key
     with pytest.raises(UserError, match="no results for experiment 'nope'"):
         evaluate_stage(params, "nope")
 
@@ -83,10 +91,15 @@ def test_report_has_every_table_and_figures(trained):
                   "Gradient attention"):
         assert title in md, title
     assert "0.913" in md  # the paper's CASME II UF1 beside ours
-    assert (root / "report" / "report.html").read_text().count("<table>") == 7
+    assert (root / "report" / "report.html").read_text().count("<table>") == 7 + 3 + 1  # + per-subject, provenance
+    assert "## Per subject" in md and "| synthetic/sub01 | 4 |" in md and "## Provenance" in md
+    assert (root / "report" / "figures" / "folds_tiny.png").is_file()
+    res = json.loads((root / "experiments" / "tiny" / "results.json").read_text())
+    assert res["provenance"]["seeds"] == [0, 1] and len(res["provenance"]["code"]) == 16
+    assert res["provenance"]["inputs"][0]["modality"] == "mesti" and res["provenance"]["device"] == "cpu"
     assert (root / "report" / "figures" / "confusion_tiny.png").is_file()
     assert (root / "report" / "figures" / "attention_tiny.png").is_file()
-    assert result["figures"] == 6  # three confusion matrices, three attention maps
+    assert result["figures"] == 9  # three confusion matrices, three attention maps, three per-subject plots
 
 
 def test_experiment_groups_expand():

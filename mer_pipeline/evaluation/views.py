@@ -1,0 +1,39 @@
+"""Report sections beside the paper's tables: which subjects carry the score (per fold), and what made each result
+(provenance)."""
+
+from pathlib import Path
+
+from mer_pipeline.evaluation.figures import per_fold_png
+
+
+def per_subject_blocks(results: list[dict], out: Path) -> list[tuple]:
+    """Per held-out subject (LOSO fold): clips, ACC and UF1 as mean ± std over seeds; a table and a plot each."""
+    blocks = [("h2", "Per subject (LOSO folds): clips, ACC and UF1, mean ± std over seeds")]
+    for r in results:
+        if r["config"]["protocol"] != "loso":
+            continue
+        folds = r["per_fold"]
+        blocks.append(("table", [f"{r['experiment']}: held-out subject", "clips", "ACC", "UF1"],
+                       [[name, f["n"], f"{f['acc']:.3f} ± {f['acc_std']:.3f}", f"{f['uf1']:.3f} ± {f['uf1_std']:.3f}"]
+                        for name, f in folds.items()]))
+        png = out / "figures" / f"folds_{r['experiment']}.png"
+        per_fold_png(folds, r["experiment"], png)
+        blocks.append(("img", f"per-subject ACC — {r['experiment']}", png.relative_to(out)))
+    return blocks
+
+
+def provenance_blocks(results: list[dict]) -> list[tuple]:
+    """One row per experiment: code identity, params hash, input stores, libraries, device, seeds."""
+    rows = []
+    for r in results:
+        p = r["provenance"]
+        inputs = "; ".join(f"{i['modality']} params {i['params_hash']} faces {i['faces_sha256'][:12]}"
+                           for i in p["inputs"])
+        libs = ", ".join(f"{k} {v}" for k, v in p["libraries"].items())
+        rows.append([r["experiment"], p["code"], p["params_hash"], inputs, libs, p["device"],
+                     ",".join(map(str, p["seeds"]))])
+    return [("h2", "Provenance"),
+            ("p", "code = the content hash of the train stage's import closure and library versions "
+                  "(mer_pipeline/identity.py); inputs = each modality store's params hash and faces digest; the "
+                  "commit is the one whose dvc.lock records these outputs."),
+            ("table", ["experiment", "code", "params hash", "inputs", "libraries", "device", "seeds"], rows)]
