@@ -4,7 +4,6 @@ gradient-attention maps. One list of blocks is rendered to Markdown and to HTML.
 import csv
 import html
 import json
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -12,16 +11,10 @@ import torch
 from mer_pipeline import paths
 from mer_pipeline.config import ModalitiesParams, Params
 from mer_pipeline.errors import UserError
-from mer_pipeline.evaluation import reference
+from mer_pipeline.evaluation.paper import paper_tables
 from mer_pipeline.evaluation.figures import attention_png, confusion_png, gradient_attention_maps
-from mer_pipeline.evaluation.views import per_subject_blocks, provenance_blocks
+from mer_pipeline.evaluation.views import per_subject_blocks, provenance_blocks, results_table, update_block
 from mer_pipeline.metrics import scores, spread
-from mer_pipeline.models.meganet import MEGANetParams
-
-DATASETS = ("casme2", "smic-hs", "samm", "synthetic")
-ABLATIONS = (("full model", {}), ("no gradient attention", {"gradient_attention": False}),
-             ("no residual path", {"residual": False}), ("no self-attention", {"self_attention": False}))
-
 
 def load_results(root: Path) -> list[dict]:
     """Every experiment's results.json under `root`, each with the folder it is in under "folder"."""
@@ -46,23 +39,6 @@ def rescore(root: Path, name: str) -> dict:
             "seeds": per_seed}
 
 
-def _find(results, model, modality, dataset, protocol, classes, params=None) -> dict | None:
-    """The experiment with exactly this setting; a model param left out of its config counts as the default."""
-    defaults = asdict(MEGANetParams()) if model == "meganet" else {}
-    for r in results:
-        c = r["config"]
-        if (c["model"], c["modalities"], c["datasets"], c["protocol"], c["classes"]) == (
-                model, [modality], [dataset], protocol, classes) and all(
-                c["model_params"].get(k, defaults.get(k)) == v for k, v in (params or {}).items()):
-            return r
-    return None
-
-
-def _cell(r: dict | None, key: str, paper: float | None) -> str:
-    ours = f"{r[key]:.3f} ± {r[key + '_std']:.3f}" if r else "—"
-    return f"{ours} ({paper:.3f})" if paper is not None else f"{ours} (n/a)"
-
-
 def tables(results: list[dict]) -> list[tuple]:
     """Blocks: ("h2", text), ("p", text), ("table", header, rows)."""
     out = [("h2", "All experiments"), ("table", ["experiment", "model", "modalities", "datasets", "protocol",
@@ -73,41 +49,10 @@ def tables(results: list[dict]) -> list[tuple]:
               r["recipe"]["profile"], *[f"{r[k]:.3f} ± {r[k + '_std']:.3f}" for k in ("acc", "uf1", "uar")], r["n"],
               r["folds"], len(r["seeds"])]
              for r in results])]
-    out += [("p", "Cells read ours (paper). — : not run here; n/a: the paper's figure is not held in "
-             "shared/MER_FACTS.md. Real datasets are never on our machines; the synthetic rows are our embedded "
-             "default, whose classes are separable by construction.")]
-    mods = ("apex_frame", "mesti", "dynamic_image", "optical_flow", "active_image", "affective_image")
-    models = ("vgg19", "resnet50", "efficientnet_b0")
-    sets = ("casme2", "samm", "synthetic")
-    out += [("h2", "Table I — modalities into CNNs, 90/10 split, 5-class, ACC"),
-            ("table", ["modality", *[f"{m} {d}" for m in models for d in sets]],
-             [[mod, *[_cell(_find(results, m, mod, d, "holdout", 5), "acc", reference.TABLE1.get((m, mod, d)))
-                      for m in models for d in sets]] for mod in mods])]
-    out += [("h2", "Table II — MESTI into Micro-Attention and VGG19, LOSO, 3-class, UF1 / UAR"),
-            ("table", ["model", *DATASETS],
-             [[m, *[f"{_cell(_find(results, m, 'mesti', d, 'loso', 3), 'uf1', None)} / "
-                    f"{_cell(_find(results, m, 'mesti', d, 'loso', 3), 'uar', None)}" for d in DATASETS]]
-              for m in ("micro_attention", "vgg19")])]
-    for title, classes, ref in (("Table III — MESTI + MEGANet, LOSO, 3-class", 3, reference.TABLE3),
-                                ("Table IV — MESTI + MEGANet, LOSO, 5-class", 5, reference.TABLE4)):
-        rows = []
-        for d in DATASETS:
-            r = _find(results, "meganet", "mesti", d, "loso", classes, {"blocks": 3, "gradient_attention": True,
-                                                                       "residual": True, "self_attention": True})
-            paper = ref.get(d, (None, None, None))
-            rows.append([d, *[_cell(r, k, v) for k, v in zip(("uf1", "uar", "acc"), paper)]])
-        out += [("h2", title), ("table", ["dataset", "UF1", "UAR", "ACC"], rows)]
-    out += [("h2", "Table V — MEGANet ablations, MESTI, LOSO, 3-class, UF1 / UAR"),
-            ("table", ["variant", *DATASETS],
-             [[v, *[f"{_cell(_find(results, 'meganet', 'mesti', d, 'loso', 3, p), 'uf1', None)} / "
-                    f"{_cell(_find(results, 'meganet', 'mesti', d, 'loso', 3, p), 'uar', None)}" for d in DATASETS]]
-              for v, p in ABLATIONS])]
-    out += [("h2", "Table VI — number of Residual-Attention blocks, MESTI, LOSO, 3-class, UF1 / UAR"),
-            ("table", ["blocks", *DATASETS],
-             [[b, *[f"{_cell(_find(results, 'meganet', 'mesti', d, 'loso', 3, {'blocks': b}), 'uf1', None)} / "
-                    f"{_cell(_find(results, 'meganet', 'mesti', d, 'loso', 3, {'blocks': b}), 'uar', None)}"
-                    for d in DATASETS]] for b in (2, 3, 4)])]
-    return out
+    out += [("p", "Figures are mean ± std over the seeds; in the paper's tables cells read ours ± std (paper), "
+             "— = not run here. Real datasets are never on our machines; the synthetic columns are our embedded "
+             "default, whose classes are separable by construction, so they check the pipeline, not the method.")]
+    return out + paper_tables(results)
 
 
 def figures(results: list[dict], stores: ModalitiesParams, out: Path) -> list[tuple]:
@@ -202,8 +147,12 @@ def write_report(root: Path, out: Path, stores: ModalitiesParams) -> dict:
             "figures": sum(b[0] == "img" for b in blocks)}
 
 
-def report_stage(params: Params, out: Path) -> dict:
-    return write_report(Path(params.train.out), out, params.modalities)
+def report_stage(params: Params, out: Path, readme: Path | None = None) -> dict:
+    """The report; with `readme`, also the results table between its `<!-- results:begin/end -->` marks."""
+    result = write_report(Path(params.train.out), out, params.modalities)
+    if readme:
+        update_block(readme, "results", results_table(load_results(Path(params.train.out))))
+    return result
 
 
 def evaluate_stage(params: Params, name: str) -> dict:

@@ -3,6 +3,7 @@
 
 from pathlib import Path
 
+from mer_pipeline.errors import UserError
 from mer_pipeline.evaluation.figures import per_fold_png
 
 
@@ -37,3 +38,25 @@ def provenance_blocks(results: list[dict]) -> list[tuple]:
                   "(mer_pipeline/identity.py); inputs = each modality store's params hash and faces digest; the "
                   "commit is the one whose dvc.lock records these outputs."),
             ("table", ["experiment", "code", "params hash", "inputs", "libraries", "device", "seeds"], rows)]
+
+
+def results_table(results: list[dict]) -> str:
+    """The default run's results as a Markdown table (mean ± std over seeds), for the README."""
+    lines = ["| experiment | model | input | protocol | classes | ACC | UF1 | UAR | clips | seeds |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        c = r["config"]
+        lines.append(f"| {r['experiment']} | {c['model']} | {'+'.join(c['modalities'])} | {c['protocol']} | "
+                     f"{c['classes']} | " + " | ".join(f"{r[k]:.3f} ± {r[k + '_std']:.3f}" for k in ("acc", "uf1", "uar"))
+                     + f" | {r['n']} | {len(r['seeds'])} |")
+    return "\n".join(lines)
+
+
+def update_block(path: Path, name: str, text: str) -> None:
+    """Replace what stands between `<!-- name:begin -->` and `<!-- name:end -->` in `path` (a generated block)."""
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    content = Path(path).read_text()
+    if begin not in content or end not in content:
+        raise UserError(f"{path}: no {begin} ... {end} block to write the results into")
+    head, rest = content.split(begin, 1)
+    Path(path).write_text(f"{head}{begin}\n{text}\n{end}{rest.split(end, 1)[1]}")

@@ -154,11 +154,14 @@ def provenance_of(path: Path) -> dict[str, Any]:
             "faces_sha256": a["faces_sha256"], "faces_params_hash": a.get("faces_params_hash")}
 
 
-def open_samples(path: Path, label: str) -> StoredSamples:
-    """Everything training needs from a modality store, in memory."""
+def open_samples(path: Path, label: str, image: str = "image") -> StoredSamples:
+    """Everything training needs from a modality store, in memory; `image` names the image array (the flow store also
+    holds `image_apex_offset`)."""
     root = open_existing(path)
     if label not in ("label3", "label5"):
         raise ValueError(f"label must be label3 or label5, got {label!r}")
     index = StoreIndex.of(root)
-    return StoredSamples(root["image"][...], root[label][...], present(root), index.clip_ids, index.subjects,
+    if image not in index.images:
+        raise UserError(f"{path}: no image array {image!r} (it holds {', '.join(index.images)})")
+    return StoredSamples(root[image][...], root[label][...], present(root), index.clip_ids, index.subjects,
                          index.kinds)

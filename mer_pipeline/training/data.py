@@ -11,6 +11,14 @@ from mer_pipeline.config import ModalitiesParams
 from mer_pipeline.errors import UserError
 from mer_pipeline.store.modality import open_samples
 
+# Training inputs that are a second image of a modality store: name -> (store, image array).
+DERIVED_INPUTS = {"optical_flow_apex_offset": ("optical_flow", "image_apex_offset")}
+
+
+def input_store(modality: str) -> tuple[str, str]:
+    """(modality store name, image array) of a training input."""
+    return DERIVED_INPUTS.get(modality, (modality, "image"))
+
 
 @dataclass(frozen=True)
 class Samples:
@@ -27,12 +35,16 @@ class Samples:
 
 def load_samples(stores: ModalitiesParams, datasets: list[str], modalities: list[str], label: str, input_size: int) -> Samples:
     """Samples of `datasets` complete in every one of `modalities` and kept by the `label` mapping (label3/label5).
+    A modality is a store's name, or a name of DERIVED_INPUTS (the apex -> offset flow image of Table I).
+    A modality is a store's name, or a name of DERIVED_INPUTS (the apex -> offset flow image of Table I).
+    A modality is a store's name, or a name of DERIVED_INPUTS (the apex -> offset flow image of Table I).
 
     Subjects are prefixed with their dataset so a composite LOSO keeps subjects of different datasets apart.
     """
     xs, ys, ids, subjects, names, kinds = [], [], [], [], [], None
     for dataset in datasets:
-        parts = [open_samples(paths.modality_store(stores, dataset, m), label) for m in modalities]
+        parts = [open_samples(paths.modality_store(stores, dataset, input_store(m)[0]), label, input_store(m)[1])
+                 for m in modalities]
         first = parts[0]
         for m, part in zip(modalities[1:], parts[1:]):
             if part.clip_ids != first.clip_ids:

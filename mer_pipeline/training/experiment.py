@@ -23,7 +23,7 @@ from mer_pipeline.metrics import scores, spread
 from mer_pipeline.models import create_model, parameter_count
 from mer_pipeline.store.modality import provenance_of
 from mer_pipeline.training.checkpoint import save_checkpoint
-from mer_pipeline.training.data import load_samples
+from mer_pipeline.training.data import input_store, load_samples
 from mer_pipeline.training.loop import Recipe, predict, seed_everything, train
 from mer_pipeline.training.protocols import holdout_fold, loso_folds
 
@@ -69,7 +69,8 @@ def provenance(exp: ExperimentParams, t: TrainParams, stores: ModalitiesParams, 
     return {
         "code": code_version("mer_pipeline.training.stage", libraries=LIBRARIES),
         "params_hash": params_hash({"experiment": asdict(exp), "train": asdict(t)}),
-        "inputs": [provenance_of(paths.modality_store(stores, d, m)) for d in exp.datasets for m in exp.modalities],
+        "inputs": [{**provenance_of(paths.modality_store(stores, d, input_store(m)[0])), "image": input_store(m)[1]}
+                   for d in exp.datasets for m in exp.modalities],
         "libraries": {lib: version(lib) for lib in LIBRARIES}, "device": str(device), "seeds": list(t.run_seeds),
     }
 

@@ -91,6 +91,11 @@ def test_report_has_every_table_and_figures(trained):
                   "Gradient attention"):
         assert title in md, title
     assert "0.913" in md  # the paper's CASME II UF1 beside ours
+    assert "| FeatRef (2022) | 0.892 | 0.887 |" in md  # Table III's state-of-the-art rows, as published
+    for variant in ("gradient_attention=off residual=on self_attention=off", "blocks=4"):  # Tables V and VI
+        assert f"| {variant} |" in md, variant
+    assert "| optical_flow_apex_offset |" in md  # Table I's seventh row (apex -> offset flow)
+    assert "shared/" not in md and "MER_FACTS" not in md  # nothing outside the project
     assert (root / "report" / "report.html").read_text().count("<table>") == 7 + 3 + 1  # + per-subject, provenance
     assert "## Per subject" in md and "| synthetic/sub01 | 4 |" in md and "## Provenance" in md
     assert (root / "report" / "figures" / "folds_tiny.png").is_file()
@@ -100,6 +105,19 @@ def test_report_has_every_table_and_figures(trained):
     assert (root / "report" / "figures" / "confusion_tiny.png").is_file()
     assert (root / "report" / "figures" / "attention_tiny.png").is_file()
     assert result["figures"] == 9  # three confusion matrices, three attention maps, three per-subject plots
+
+
+def test_report_writes_the_readme_results_block(trained, tmp_path):
+    root, params, _ = trained
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- results:begin -->\nold\n<!-- results:end -->\nrest\n")
+    report_stage(params, tmp_path / "report", readme)
+    text = readme.read_text()
+    assert text.startswith("intro\n<!-- results:begin -->\n| experiment |") and text.endswith("<!-- results:end -->\nrest\n")
+    assert "| tiny | meganet | mesti | loso | 3 |" in text and "old" not in text
+    readme.write_text("no marks\n")
+    with pytest.raises(UserError, match="no <!-- results:begin -->"):
+        report_stage(params, tmp_path / "report", readme)
 
 
 def test_experiment_groups_expand():
@@ -118,6 +136,7 @@ def test_experiment_groups_expand():
 
 def test_repo_experiments_are_all_valid(repo_params):
     exps = {name for group in repo_params.experiments.values() for name in group}
-    assert len([e for e in exps if e.startswith("table1-")]) == 3 * 6 * 2
-    assert {"table3-casme2", "table4-samm", "table5-smic-hs-no_residual", "table6-samm-blocks4"} <= exps
+    assert len([e for e in exps if e.startswith("table1-")]) == 3 * 7 * 2  # both flow directions
+    assert {"table3-casme2", "table4-samm", "table5-smic-hs-residual_only", "table6-samm-blocks4",
+            "table2_vgg19-dynamic_image-samm", "table1-vgg19-optical_flow_apex_offset-casme2"} <= exps
     assert set(repo_params.train.run) <= set(repo_params.experiments)
