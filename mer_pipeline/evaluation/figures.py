@@ -21,10 +21,7 @@ def confusion_png(confusion: list[list[int]], class_names: list[str], title: str
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def attention_png(images: np.ndarray, maps: np.ndarray, labels: list[str], title: str, path: Path) -> None:
@@ -39,10 +36,7 @@ def attention_png(images: np.ndarray, maps: np.ndarray, labels: list[str], title
         for ax in axes[:, i]:
             ax.axis("off")
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 @torch.no_grad()
@@ -64,6 +58,10 @@ def per_fold_png(folds: dict[str, dict], title: str, path: Path) -> None:
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("ACC")
     ax.set_title(title, fontsize=9)
+    _save(fig, path)
+
+
+def _save(fig, path: Path) -> None:
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
