@@ -1,6 +1,7 @@
 """Finding the parts of a dataset as distributed: its annotation sheet and its frames folder."""
 
 import re
+from fnmatch import fnmatch
 from pathlib import Path
 
 from mer_pipeline.config import DatasetParams
@@ -9,19 +10,53 @@ from mer_pipeline.datasets.sheets import frame_number, read_sheet, subject_numbe
 from mer_pipeline.errors import UserError
 from mer_pipeline.problems import ProblemLog
 
+SHEET_DEPTH = 2
+
 
 def locate_sheet(root: Path, configured: str, patterns: tuple[str, ...], expected: str) -> Path:
-    """The sheet named in params (relative to root), else the first file matching `patterns` in root."""
+    """The sheet named in params (relative to root), else the first file matching `patterns` in root or up to
+    SHEET_DEPTH folders below it (a download may add a top folder), shallowest first. Patterns are matched ignoring
+    case (`CAS(ME)3_...` and `cas(me)3_...` are both seen); among several matches of one pattern and depth the last
+    by name wins (the newest coding-sheet date sorts last)."""
     if configured:
         path = root / configured
         if not path.is_file():
             raise UserError(f"{path}: annotation sheet not found (expected {expected})")
         return path
+    levels = [[root]]
+    for _ in range(SHEET_DEPTH):
+        levels.append(sorted(d for parent in levels[-1] for d in parent.iterdir()
+                             if d.is_dir() and not d.name.startswith(".")))
     for pattern in patterns:
-        hits = sorted(p for p in root.glob(pattern) if p.is_file() and not p.name.startswith("~$"))
-        if hits:
-            return hits[-1]  # newest coding-sheet date sorts last
+        for folders in levels:
+            hits = sorted(p for d in folders for p in d.iterdir()
+                          if p.is_file() and not p.name.startswith("~$") and fnmatch(p.name.lower(), pattern.lower()))
+            if hits:
+                return hits[-1]
     raise UserError(f"{root}: no annotation sheet found (expected {expected})")
+
+
+def find_parent_of(root: Path, names: set[str], depth: int = 3) -> Path | None:
+    """The folder at most `depth` levels below root (root included) whose sub-folders match the most of `names`
+    (ignoring case); None when none matches. For layouts whose folder names come from the sheet (MMEW, 4DME)."""
+    wanted = {n.lower() for n in names}
+    best, best_hits, level = None, 0, [root]
+    for _ in range(depth + 1):
+        for folder in level:
+            hits = len(wanted & {p.name.lower() for p in folder.iterdir() if p.is_dir()})
+            if hits > best_hits:
+                best, best_hits = folder, hits
+        level = sorted(d for parent in level for d in parent.iterdir() if d.is_dir() and not d.name.startswith("."))
+    return best
+
+
+def child_dir(parent: Path, name: str) -> Path | None:
+    """The sub-folder `name` of parent, matched exactly or else ignoring case; None when absent or ambiguous."""
+    exact = parent / name
+    if exact.is_dir():
+        return exact
+    folded = [p for p in parent.iterdir() if p.is_dir() and p.name.lower() == name.lower()] if parent.is_dir() else []
+    return folded[0] if len(folded) == 1 else None
 
 
 def locate_frames_root(
@@ -55,20 +90,23 @@ def clip_folder(subject_folder: Path | None, name: str, log: ProblemLog, clip_id
     """
     if subject_folder is None:
         return Path("<no subject folder>") / name
-    exact = subject_folder / name
-    if exact.is_dir():
-        return exact
-    folded = [p for p in subject_folder.iterdir() if p.is_dir() and p.name.lower() == name.lower()]
-    if len(folded) == 1:
-        log.add(clip_id, f"sheet name {name!r} matched folder {folded[0].name!r} ignoring case", "repaired")
-        return folded[0]
-    return exact
+    found = child_dir(subject_folder, name)
+    if found is None:
+        return subject_folder / name
+    if found.name != name:
+        log.add(clip_id, f"sheet name {name!r} matched folder {found.name!r} ignoring case", "repaired")
+    return found
 
 
 def report_unlisted(frames_root: Path, listed: set[Path], subject_dir: re.Pattern[str], log: ProblemLog) -> None:
     """Clip folders that no sheet row names: reported and left out of the index."""
-    for subject in subject_folders(frames_root, subject_dir).values():
-        for folder in sorted(p for p in subject.iterdir() if p.is_dir()):
+    report_unlisted_under(list(subject_folders(frames_root, subject_dir).values()), listed, frames_root, log)
+
+
+def report_unlisted_under(parents: list[Path], listed: set[Path], frames_root: Path, log: ProblemLog) -> None:
+    """Folders inside `parents` (subject or emotion folders) that no sheet row names: reported and left out."""
+    for parent in parents:
+        for folder in sorted(p for p in parent.iterdir() if p.is_dir()):
             if folder not in listed:
                 log.add(str(folder.relative_to(frames_root)), "clip folder has no row in the annotation sheet", "ignored")
 

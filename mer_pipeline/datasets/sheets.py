@@ -9,13 +9,14 @@ from mer_pipeline.errors import UserError
 
 # Canonical column -> header spellings seen across releases (compared lower-case, without spaces or punctuation).
 COLUMN_ALIASES = {
-    "subject": ("subject", "sub", "subjects"),
-    "filename": ("filename", "filenames", "file", "clip"),
+    "subject": ("subject", "sub", "subjects", "subid"),
+    "filename": ("filename", "filenames", "file", "clip", "foldname"),
     "onset": ("onsetframe", "onset"),
     "apex": ("apexframe", "apex", "apexframe1"),
     "offset": ("offsetframe", "offset"),
     "action_units": ("actionunits", "au", "aus"),
     "emotion": ("estimatedemotion", "emotion", "estimatedemotions", "emotions"),
+    "expression_type": ("expressiontype",),  # CAS(ME)^3's full label file: micro- and macro-expressions
 }
 REQUIRED = ("subject", "filename", "onset", "apex", "offset", "emotion")
 HEADER_SEARCH_ROWS = 30

@@ -129,3 +129,91 @@ def test_casme2_legacy_xls_sheet(tmp_path, repo_params):
     assert records["sub01/EP03_02"].apex == 5 and records["sub01/EP03_02"].apex_source == "middle"
     reasons = {p.where: p.problem for p in log.items}
     assert "clip folder missing" in reasons["sub02/EP09f"]
+
+
+def problems_by_clip(log):
+    found = {}
+    for p in log.items:
+        found.setdefault(p.where, []).append((p.action, p.problem))
+    return found
+
+
+def test_casme3_part_a(tmp_path, repo_params):
+    from layouts import casme3_tree
+
+    casme3_tree(tmp_path)
+    records, log, *_ = run(repo_params, "casme3", tmp_path)
+    problems = problems_by_clip(log)
+    assert sorted(records) == ["spNO.1/b_10", "spNO.1/b_10_2", "spNO.1/b_25", "spNO.2/d_9", "spNO.2/e_2"]
+    rec = records["spNO.1/b_10"]
+    assert rec.frames[0] == "part_A/data/part_A/spNO.1/b/color/8.jpg" and rec.key_frame_files()[0].endswith("/10.jpg")
+    assert (rec.subject, rec.onset, rec.apex, rec.offset, rec.fps) == ("spNO.1", 10, 14, 20, 30)
+    assert (rec.label3_name, rec.label5_name) == ("positive", "happy")
+    assert records["spNO.1/b_10_2"].offset == 22 and problems["spNO.1/b_10_2"][0][0] == "repaired"
+    assert records["spNO.1/b_25"].apex == 25 and records["spNO.1/b_25"].emotion == "others"
+    assert records["spNO.2/e_2"].frames[0] == "part_A/data/part_A/spNO.2/e/1.jpg"  # no color/ level
+    assert problems["spNO.2/d_9"] == [("flagged", "lasts 2.9 s, over 2 s: probably a macro-expression or an "
+                                                  "annotation error")]
+    assert problems["spNO.1/b_10"] == [("excluded", "listed twice in the sheet")]
+    assert problems["spNO.1/b_3"][0][0] == "excluded" and "3, 4, 5, 6, 7" in problems["spNO.1/b_3"][0][1]
+    assert "between onset 8 and offset 14: 10" in problems["spNO.2/c_8"][0][1]
+    assert "clip folder missing" in problems["spNO.3/a_2"][0][1]
+    assert problems["spNO.2/z"] == [("ignored", "recording has no micro-expression row in the sheet")]
+
+
+def test_casme3_full_label_file_keeps_micro_rows(tmp_path, repo_params):
+    from layouts import write_frames, write_xlsx
+
+    write_frames(tmp_path / "spNO.1" / "a" / "color", [f"{n}.jpg" for n in range(1, 12)])
+    write_xlsx(tmp_path / "CAS(ME)3_part_A_v2.xlsx",
+               [["Subject", "Filename", "Onset", "Apex", "Offset", "Expression type", "emotion"],
+                ["spNO.1", "a", 2, 4, 6, "Micro-expression", "happy"],
+                ["spNO.1", "a", 3, 6, 9, "Macro-expression", "happy"]])
+    records, log, *_ = run(repo_params, "casme3", tmp_path)
+    assert list(records) == ["spNO.1/a_2"]
+    assert [(p.action, "Macro" in p.problem) for p in log.items] == [("ignored", True)]
+
+
+def test_mmew(tmp_path, repo_params):
+    from layouts import mmew_tree
+
+    mmew_tree(tmp_path)
+    records, log, *_ = run(repo_params, "mmew", tmp_path)
+    problems = problems_by_clip(log)
+    assert sorted(records) == ["S01/S01_001", "S01/S01_002", "S02/S02_003", "S02/S02_004"]
+    rec = records["S01/S01_001"]
+    assert rec.frames[:2] == ("MMEW/Micro_Expression/happiness/S01_001/1.jpg",
+                              "MMEW/Micro_Expression/happiness/S01_001/2.jpg")
+    assert (rec.subject, rec.apex, rec.fps, rec.label3_name) == ("S01", 6, 90, "positive")
+    assert records["S01/S01_002"].apex == 4 and problems["S01/S01_002"] == [("repaired", "apex not annotated")]
+    assert records["S02/S02_003"].frames[0].startswith("MMEW/Micro_Expression/Disgust/")
+    assert records["S02/S02_004"].emotion == "surprise" and problems["S02/S02_004"][0][0] == "repaired"
+    assert "unknown emotion 'Contempt'" in problems["S03/S03_001"][0][1]
+    assert "clip folder missing" in problems["S03/S03_002"][0][1]
+    assert problems["happiness/S09_009"] == [("ignored", "clip folder has no row in the annotation sheet")]
+
+
+def test_4dme(tmp_path, repo_params):
+    from layouts import fourdme_tree
+
+    fourdme_tree(tmp_path)
+    records, log, *_ = run(repo_params, "4dme", tmp_path)
+    problems = problems_by_clip(log)
+    assert sorted(records) == ["S01/S01_fold01", "S01/s01_fold02", "S02/S02_fold03"]
+    rec = records["S01/S01_fold01"]
+    assert rec.frames[0] == "4DMicro/gray_micro/S01/S01_fold01/img0001.jpg"
+    assert (rec.onset, rec.apex, rec.offset, rec.fps, rec.label3_name) == (2, 5, 9, 60, "positive")
+    assert records["S02/S02_fold03"].frame_numbers == tuple(range(8))
+    assert records["S02/S02_fold03"].label3_name == "negative"  # repression, as MEGC maps it
+    assert problems["S01/s01_fold02"][0][0] == "repaired"  # matched ignoring case
+    assert "unknown emotion 'Negative+Surprise'" in problems["S02/S02_fold01"][0][1]
+    assert "clip folder missing" in problems["S03/S03_fold01"][0][1]
+    assert problems["S02/S02_fold09"] == [("ignored", "clip folder has no row in the annotation sheet")]
+
+
+@pytest.mark.parametrize("name,expected", [("casme3", "JpgIndex"), ("mmew", "MMEW_Micro_Exp"),
+                                           ("4dme", "4DME_Labelling")])
+def test_new_datasets_name_the_missing_sheet(tmp_path, repo_params, name, expected):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match=f"no annotation sheet found .*{expected}"):
+        run(repo_params, name, tmp_path / "empty")
