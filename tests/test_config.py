@@ -55,8 +55,8 @@ def test_mistakes_anywhere_fail_when_params_are_loaded(raw):
 
 
 def test_unknown_dataset_and_experiment(repo_params):
-    with pytest.raises(UserError, match="unknown dataset 'casme3'"):
-        repo_params.dataset("casme3")
+    with pytest.raises(UserError, match="unknown dataset 'casme4'"):
+        repo_params.dataset("casme4")
     with pytest.raises(UserError, match="unknown experiment 'table9'"):
         repo_params.experiments_named("table9")
     group, table = repo_params.experiments_named("table3-casme2")
