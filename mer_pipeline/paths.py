@@ -2,6 +2,8 @@
 
     <index.out>/<dataset>/{clips.csv, index.json, problems.csv}
     <faces.out>/<dataset>/{faces.zarr, problems.csv, quality.csv, quality.png}
+    <spotting.out>/<dataset>/{apexes.csv, curves.json, audit.csv, audit.png, problems.csv}
+    <spotting.metrics>/spotting_<dataset>.json
     <modalities.out>/<dataset>/<modality>.zarr
     <train.out>/<group>[/<experiment>]/{results.json, predictions.csv, train_loss.csv, checkpoint.pt}
     <train.metrics>/<group>.json
@@ -9,7 +11,7 @@
 
 from pathlib import Path
 
-from mer_pipeline.config import FacesParams, IndexParams, ModalitiesParams, TrainParams
+from mer_pipeline.config import FacesParams, IndexParams, ModalitiesParams, SpottingParams, TrainParams
 
 INDEX_FILE = "clips.csv"
 INDEX_META_FILE = "index.json"
@@ -17,6 +19,7 @@ PROBLEMS_FILE = "problems.csv"
 FACES_STORE = "faces.zarr"
 QUALITY_TABLE = "quality.csv"  # beside the faces store: one row per clip
 QUALITY_SHEET = "quality.png"  # contact sheet, worst clips first
+APEX_TABLE = "apexes.csv"
 
 
 def index_dir(p: IndexParams, dataset: str) -> Path:
@@ -29,6 +32,18 @@ def faces_dir(p: FacesParams, dataset: str) -> Path:
 
 def faces_store(p: FacesParams, dataset: str) -> Path:
     return faces_dir(p, dataset) / FACES_STORE
+
+
+def spotting_dir(p: SpottingParams, dataset: str) -> Path:
+    return Path(p.out) / dataset
+
+
+def apex_table(p: SpottingParams, dataset: str) -> Path:
+    return spotting_dir(p, dataset) / APEX_TABLE
+
+
+def spotting_metrics(p: SpottingParams, dataset: str) -> Path:
+    return Path(p.metrics) / f"spotting_{dataset}.json"
 
 
 def modalities_dir(p: ModalitiesParams, dataset: str) -> Path:

@@ -21,6 +21,7 @@ LAYERS = (
     {"engine"},
     {"datasets", "synth"},
     {"faces"},
+    {"spotting"},
     {"modalities"},
     {"models"},
     {"training"},
@@ -69,7 +70,8 @@ def stages() -> dict[str, dict]:
             args = stage["cmd"].split()
             roots = [REPO / args[1]]
             if "--modality" in args:  # the stage loads its modality by name (registry.get)
-                roots.append(f"mer_pipeline.modalities.{args[args.index('--modality') + 1]}")
+                store = args[args.index("--modality") + 1]
+                roots.append(f"mer_pipeline.modalities.{store.partition('-')[0]}")  # mesti-spotted: mesti
             out[name if key is None else f"{name}@{key}"] = {**stage, "roots": roots}
     return out
 

@@ -30,7 +30,7 @@ def modalities(
     p = load(params)
     settings = replace(p.modalities, device=device) if device else p.modalities
     result = modalities_stage(dataset, p.faces, settings, modality or [], p.cache, scale_of(workers, scheduler),
-                              progress=bar)
+                              progress=bar, spotting=p.spotting)
     for r in result["modalities"]:
         report(r, False, "modality")
     if as_json:

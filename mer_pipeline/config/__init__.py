@@ -3,7 +3,8 @@ whole file as one typed tree (`Params.load`). Library functions take these objec
 read params.yaml."""
 
 from mer_pipeline.config.base import build, check_choice, params_hash, read_yaml
-from mer_pipeline.config.modalities import MODALITY_PARAMS, FlowParams, MapParams, ModalitiesParams, TVL1Params
+from mer_pipeline.config.modalities import (APEX_CHOICES, MODALITY_PARAMS, FlowParams, MapParams, ModalitiesParams,
+                                            TVL1Params, split_store_name)
 from mer_pipeline.config.sections import (
     THREE_CLASS_NAMES,
     CacheParams,
@@ -12,14 +13,15 @@ from mer_pipeline.config.sections import (
     IndexParams,
     LabelTable,
     Scale,
+    SpottingParams,
     SynthParams,
 )
 from mer_pipeline.config.training import ExperimentParams, TrainParams, expand_experiments
 from mer_pipeline.config.tree import Params, label_table
 
 __all__ = [
-    "MODALITY_PARAMS", "THREE_CLASS_NAMES", "CacheParams", "DatasetParams", "ExperimentParams", "FacesParams",
+    "APEX_CHOICES", "MODALITY_PARAMS", "THREE_CLASS_NAMES", "CacheParams", "DatasetParams", "ExperimentParams", "FacesParams",
     "FlowParams", "IndexParams", "LabelTable", "MapParams", "ModalitiesParams", "Params", "Scale", "SynthParams",
     "TVL1Params", "TrainParams", "build", "check_choice", "expand_experiments", "label_table", "params_hash",
-    "read_yaml",
+    "read_yaml", "split_store_name", "SpottingParams",
 ]

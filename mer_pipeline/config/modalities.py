@@ -66,6 +66,16 @@ class FlowParams(TVL1Params):
 
 
 MODALITY_PARAMS: dict[str, type] = {"optical_flow": FlowParams}
+APEX_CHOICES = ("annotated", "middle", "spotted")  # annotated: the index's apex (the middle where it repaired one)
+
+
+def split_store_name(name: str) -> tuple[str, str | None]:
+    """A modality store's name -> (modality, apex choice or None for the dataset's): `mesti-spotted` is MESTI from the
+    spotted apex, `mesti` MESTI from the apex `modalities.apex` gives the dataset."""
+    base, _, apex = name.partition("-")
+    if apex and apex not in APEX_CHOICES:
+        raise UserError(f"modality store {name!r}: the part after '-' must be one of {', '.join(APEX_CHOICES)}")
+    return base, apex or None
 
 
 @dataclass(frozen=True)
@@ -79,14 +89,17 @@ class ModalitiesParams:
     batch_clips: int = 8
     names: tuple[str, ...] = ()
     params: dict[str, MapParams | FlowParams] = field(default_factory=dict)
+    apex: dict[str, str] = field(default_factory=dict)  # dataset -> apex choice; absent: annotated
 
     def __post_init__(self):
+        for dataset, choice in self.apex.items():
+            check_choice(f"modalities.apex.{dataset}", choice, APEX_CHOICES)
         check_choice("modalities.device", self.device.split(":")[0], ("auto", "cpu", "cuda"))
         if self.size < 16 or self.batch_clips < 1:
             raise UserError("modalities.size must be >= 16 and modalities.batch_clips >= 1")
         typed = {name: self._typed(name, value) for name, value in self.params.items()}
         object.__setattr__(self, "params", typed)
-        missing = [n for n in self.names if n not in typed]
+        missing = [n for n in self.names if split_store_name(n)[0] not in typed]
         if missing:
             raise UserError(f"params modalities.params has no entry for {', '.join(map(repr, missing))}")
 
@@ -102,7 +115,13 @@ class ModalitiesParams:
             raise UserError(text if text.startswith("params ") else f"params modalities.params.{name}: {text}") from None
 
     def of(self, name: str) -> MapParams | FlowParams:
-        """The params of modality `name` (one-line error when params.yaml has none)."""
+        """The params of modality `name` or of a store of it (`mesti-spotted`); one-line error when params.yaml has
+        none."""
+        name = split_store_name(name)[0]
         if name not in self.params:
             raise UserError(f"params modalities.params has no entry for {name!r}")
         return self.params[name]
+
+    def apex_of(self, store: str, dataset: str) -> str:
+        """The apex choice of a store of `dataset`: its name's suffix, else modalities.apex[dataset], else annotated."""
+        return split_store_name(store)[1] or self.apex.get(dataset, "annotated")

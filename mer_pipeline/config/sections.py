@@ -114,6 +114,36 @@ class FacesParams:
             raise UserError("faces.max_faces and faces.registration_passes must be >= 1, faces.check_every >= 0")
 
 
+SPOT_REGIONS = ("brows", "eyes", "nose", "mouth")
+
+
+@dataclass(frozen=True)
+class SpottingParams:
+    """Apex spotting from the aligned faces and the annotation audit (spotting/).
+
+    The motion curve of a region is the mean dense-flow magnitude (onset -> each frame) inside it; regions are grown
+    by `grow` eye distances; the curve is smoothed with a Gaussian of `smooth_seconds` (in frames: times the fps).
+    A peak under `min_peak_ratio` times the dataset's noise floor is "no motion"; the audit flags a spotted apex
+    farther than `audit_apex_seconds` (at least 2 frames) from the annotated one.
+    """
+
+    out: str = "data/spotting"
+    metrics: str = "reports/metrics"
+    regions: tuple[str, ...] = ("brows", "nose", "mouth")
+    grow: float = 0.15
+    smooth_seconds: float = 0.004
+    min_peak_ratio: float = 3.0
+    audit_apex_seconds: float = 0.025
+    audit_plots: int = 12
+
+    def __post_init__(self):
+        unknown = [r for r in self.regions if r not in SPOT_REGIONS]
+        if unknown or not self.regions:
+            raise UserError(f"spotting.regions must be a non-empty list of {', '.join(SPOT_REGIONS)}, got {unknown}")
+        if self.grow < 0 or self.smooth_seconds < 0 or self.min_peak_ratio <= 0 or self.audit_apex_seconds < 0:
+            raise UserError("spotting.grow, smooth_seconds and audit_apex_seconds must be >= 0, min_peak_ratio > 0")
+
+
 @dataclass(frozen=True)
 class CacheParams:
     """The shared cache: a local path, a network-filesystem path or an fsspec URL; empty = no shared cache.

@@ -17,12 +17,13 @@ from mer_pipeline.config.sections import (
     FacesParams,
     IndexParams,
     LabelTable,
+    SpottingParams,
     SynthParams,
 )
 from mer_pipeline.config.training import ExperimentParams, TrainParams, expand_experiments
 from mer_pipeline.errors import UserError
 
-SECTIONS = ("synth", "datasets", "labels", "index", "faces", "cache", "modalities", "train", "experiments")
+SECTIONS = ("synth", "datasets", "labels", "index", "faces", "spotting", "cache", "modalities", "train", "experiments")
 
 
 def label_table(data: dict[str, Any], name: str) -> LabelTable:
@@ -47,6 +48,7 @@ class Params:
     labels: dict[str, LabelTable] = field(default_factory=dict)
     index: IndexParams = field(default_factory=IndexParams)
     faces: FacesParams = field(default_factory=FacesParams)
+    spotting: SpottingParams = field(default_factory=SpottingParams)
     cache: CacheParams = field(default_factory=CacheParams)
     modalities: ModalitiesParams = field(default_factory=ModalitiesParams)
     train: TrainParams = field(default_factory=TrainParams)
@@ -68,6 +70,7 @@ class Params:
             labels=labels,
             index=build(IndexParams, data.get("index"), "index"),
             faces=build(FacesParams, data.get("faces"), "faces"),
+            spotting=build(SpottingParams, data.get("spotting"), "spotting"),
             cache=build(CacheParams, data.get("cache"), "cache"),
             modalities=build(ModalitiesParams, data.get("modalities"), "modalities"),
             train=build(TrainParams, data.get("train"), "train"),

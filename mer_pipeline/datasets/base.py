@@ -4,8 +4,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-APEX_SOURCES = ("annotated", "middle", "spotted")
-
 
 @dataclass(frozen=True)
 class Candidate:

@@ -13,7 +13,8 @@ from mer_pipeline.config import ModalitiesParams, Params
 from mer_pipeline.errors import UserError
 from mer_pipeline.evaluation.paper import paper_tables
 from mer_pipeline.evaluation.figures import attention_png, confusion_png, gradient_attention_maps
-from mer_pipeline.evaluation.views import per_subject_blocks, provenance_blocks, results_table, update_block
+from mer_pipeline.evaluation.views import (per_subject_blocks, provenance_blocks, results_table, spotting_blocks,
+                                           spotting_table, update_block)
 from mer_pipeline.metrics import scores, spread
 
 def load_results(root: Path) -> list[dict]:
@@ -134,13 +135,13 @@ def render_html(blocks: list[tuple]) -> str:
     return "".join(parts) + "</body></html>\n"
 
 
-def write_report(root: Path, out: Path, stores: ModalitiesParams) -> dict:
+def write_report(root: Path, out: Path, stores: ModalitiesParams, spotting_metrics: Path | None = None) -> dict:
     results = load_results(root)
     if not results:
         raise UserError(f"{root}: no experiment results (run `mer-pipeline train` or `dvc repro`)")
     out.mkdir(parents=True, exist_ok=True)
-    blocks = tables(results) + per_subject_blocks(results, out) + figures(results, stores, out) + \
-        provenance_blocks(results)
+    blocks = tables(results) + (spotting_blocks(spotting_metrics) if spotting_metrics else []) + \
+        per_subject_blocks(results, out) + figures(results, stores, out) + provenance_blocks(results)
     (out / "report.md").write_text(render_markdown(blocks))
     (out / "report.html").write_text(render_html(blocks))
     return {"out": str(out), "experiments": len(results),
@@ -148,10 +149,12 @@ def write_report(root: Path, out: Path, stores: ModalitiesParams) -> dict:
 
 
 def report_stage(params: Params, out: Path, readme: Path | None = None) -> dict:
-    """The report; with `readme`, also the results table between its `<!-- results:begin/end -->` marks."""
-    result = write_report(Path(params.train.out), out, params.modalities)
+    """The report; with `readme`, also the results table between its `<!-- results:begin/end -->` marks, and the
+    spotting table between `<!-- spotting:begin/end -->` where it has those."""
+    result = write_report(Path(params.train.out), out, params.modalities, Path(params.spotting.metrics))
     if readme:
         update_block(readme, "results", results_table(load_results(Path(params.train.out))))
+        update_block(readme, "spotting", spotting_table(Path(params.spotting.metrics)), required=False)
     return result
 
 

@@ -1,6 +1,7 @@
 """Report sections beside the paper's tables: which subjects carry the score (per fold), and what made each result
 (provenance)."""
 
+import json
 from pathlib import Path
 
 from mer_pipeline.errors import UserError
@@ -52,11 +53,47 @@ def results_table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def update_block(path: Path, name: str, text: str) -> None:
-    """Replace what stands between `<!-- name:begin -->` and `<!-- name:end -->` in `path` (a generated block)."""
+def update_block(path: Path, name: str, text: str, required: bool = True) -> None:
+    """Replace what stands between `<!-- name:begin -->` and `<!-- name:end -->` in `path` (a generated block); a
+    file without the marks is an error, or left alone when the block is not `required`."""
     begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
     content = Path(path).read_text()
+    if (begin not in content or end not in content) and not required:
+        return
     if begin not in content or end not in content:
         raise UserError(f"{path}: no {begin} ... {end} block to write the results into")
     head, rest = content.split(begin, 1)
     Path(path).write_text(f"{head}{begin}\n{text}\n{end}{rest.split(end, 1)[1]}")
+
+
+SPOT_HEADER = ["dataset", "clips", "MAE vs truth (frames)", "within ±2 vs truth", "MAE vs sheet (frames)",
+               "within ±2 vs sheet", "no motion", "flagged by the audit"]
+
+
+def spotting_rows(metrics_dir: Path) -> list[list]:
+    """One row per dataset with a spotting_<dataset>.json in `metrics_dir` (the spotting stage's metrics)."""
+    rows = []
+    for path in sorted(Path(metrics_dir).glob("spotting_*.json")):
+        m = json.loads(path.read_text())
+        cells = []
+        for against in ("vs_truth", "vs_annotated"):
+            e = m.get(against, {})
+            cells += [f"{e['mae_frames']:.2f}", f"{100 * e['within_2']:.1f} %"] if e.get("clips") else ["—", "—"]
+        rows.append([path.stem.removeprefix("spotting_"), m["clips"], *cells, m["no_motion"], m["flagged"]])
+    return rows
+
+
+def spotting_blocks(metrics_dir: Path) -> list[tuple]:
+    rows = spotting_rows(metrics_dir)
+    if not rows:
+        return []
+    return [("h2", "Apex spotting"), ("table", SPOT_HEADER, rows),
+            ("p", "Spotted apex against the dataset's ground truth (the synthetic one) and against its sheet; 'no "
+                  "motion': clips whose motion stays under the noise floor (their spotted apex is the middle frame). "
+                  "Per clip: data/spotting/<dataset>/audit.csv and audit.png.")]
+
+
+def spotting_table(metrics_dir: Path) -> str:
+    """The spotting results as a Markdown table, for the README."""
+    lines = ["| " + " | ".join(SPOT_HEADER) + " |", "|" + "---|" * len(SPOT_HEADER)]
+    return "\n".join(lines + ["| " + " | ".join(map(str, r)) + " |" for r in spotting_rows(metrics_dir)])

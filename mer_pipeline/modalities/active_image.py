@@ -22,4 +22,4 @@ def active_image(clip: torch.Tensor, keys: KeyFrames) -> torch.Tensor:
     return weighted_sum(clip, active_image_coefficients(clip.shape[0]))
 
 
-register(Modality("active_image", per_clip(active_image)))
+register(Modality("active_image", per_clip(active_image), uses_apex=False))

@@ -19,4 +19,4 @@ def affective_image(clip: torch.Tensor, keys: KeyFrames) -> torch.Tensor:
     return accumulate(clip[1:], lambda t: (clip[t + 1].double() - clip[t].double()).abs())  # over T-1 changes
 
 
-register(Modality("affective_image", per_clip(affective_image)))
+register(Modality("affective_image", per_clip(affective_image), uses_apex=False))

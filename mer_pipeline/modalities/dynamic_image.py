@@ -24,4 +24,4 @@ def dynamic_image(clip: torch.Tensor, keys: KeyFrames) -> torch.Tensor:
     return weighted_sum(clip, dynamic_image_coefficients(clip.shape[0]))
 
 
-register(Modality("dynamic_image", per_clip(dynamic_image)))
+register(Modality("dynamic_image", per_clip(dynamic_image), uses_apex=False))

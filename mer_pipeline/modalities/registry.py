@@ -18,12 +18,14 @@ from mer_pipeline.registry import Registry
 @dataclass(frozen=True)
 class Modality:
     """`compute(clips, keys, params) -> list of raw results (C', H, W)`, batched over clips; `images` names the
-    3-channel images cut from the raw result, as (store array name, channel slice)."""
+    3-channel images cut from the raw result, as (store array name, channel slice); `uses_apex`: whether the result
+    depends on the apex (then the apex choice, modalities.apex, is part of each sample's key)."""
 
     name: str
     compute: Callable[[list[torch.Tensor], list[KeyFrames], object], list[torch.Tensor]]
     images: tuple[tuple[str, slice], ...] = (("image", slice(0, 3)),)
     raw_channels: int = 3
+    uses_apex: bool = True
 
 
 MODALITIES: Registry[Modality] = Registry("modality")

@@ -1,19 +1,25 @@
 """The modalities stage: faces store -> one modality store, through the per-clip engine.
 
 Per sample: kept if the store holds it for the same content key (faces entry, modality, params, image size, code
-identity), else taken from the shared cache, else computed in batches of clips on the chosen device (on dask one
-task per clip; a clip's result does not depend on its batch) and published.
+identity, and the apex index for the modalities that use one), else taken from the shared cache, else computed in
+batches of clips on the chosen device (on dask one task per clip; a clip's result does not depend on its batch) and
+published.
+
+The apex: `modalities.apex` per dataset, or the store name's suffix (`mesti-spotted`): annotated (the index's),
+middle, or spotted (the spotting stage's apex table). Changing it recomputes only the samples whose apex moved, and
+only in the modalities that use the apex.
 """
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from mer_pipeline import __version__, engine, paths
-from mer_pipeline.config import CacheParams, FacesParams, ModalitiesParams, Scale, params_hash
+from mer_pipeline.config import CacheParams, FacesParams, ModalitiesParams, Scale, SpottingParams, params_hash, \
+    split_store_name
 from mer_pipeline.config.modalities import CHANNEL_KINDS
 from mer_pipeline.device import resolve_device
 from mer_pipeline.errors import ClipError, UserError
@@ -23,12 +29,33 @@ from mer_pipeline.store import clips as faces_store
 from mer_pipeline.store import modality as mstore
 from mer_pipeline.store.cache import content_key
 from mer_pipeline.store.records import FacesEntry, ModalitySample, SampleInfo
+from mer_pipeline.store.spots import read_spots
 
 
-def modality_key(name: str, faces_key: str, settings: ModalitiesParams) -> str:
-    """Everything that determines a sample: faces content, modality, its params, image size, code."""
-    return content_key("modality", {"name": name, "faces": faces_key, "params": asdict(settings.of(name)),
-                                    "size": settings.size, "code": modality_code_version(name)})
+def modality_key(name: str, faces_key: str, settings: ModalitiesParams, apex: int | None = None) -> str:
+    """Everything that determines a sample: faces content, modality, its params, image size, code, and the apex
+    index (0-based) for a modality that uses it. A store of `mesti-spotted` shares the keys of `mesti`."""
+    base = split_store_name(name)[0]
+    return content_key("modality", {"name": base, "faces": faces_key, "params": asdict(settings.of(base)),
+                                    "size": settings.size, "code": modality_code_version(base),
+                                    **({} if apex is None else {"apex": apex})})
+
+
+def chosen_apexes(choice: str, entries: list[FacesEntry], table: Path | None) -> list[tuple[int, str]]:
+    """Per entry, the apex (0-based index into its frames) and where it came from (annotated | middle | spotted).
+    `annotated` is the index's apex, which is the middle where the index repaired a missing or bad one."""
+    if choice == "annotated":
+        return [(e.key_frames.apex, e.apex_source) for e in entries]
+    if choice == "middle":
+        return [(e.key_frames.offset // 2, "middle") for e in entries]
+    spots = read_spots(table)
+    out = []
+    for e in entries:
+        row = spots.get(e.clip_id)
+        if row is None or (row.onset, row.offset) != (e.onset, e.offset):
+            raise UserError(f"{table}: no current row for clip {e.clip_id} (run `mer-pipeline spot` again)")
+        out.append((row.spotted_apex - e.onset, row.spotted_source))
+    return out
 
 
 @dataclass(frozen=True)
@@ -40,13 +67,19 @@ class ModalityTask:
     out: str
     settings: ModalitiesParams
     clip_ids: tuple[str, ...]
+    apexes: tuple[tuple[int, str], ...] = ()  # per item: apex index and its source (chosen_apexes)
     kind: str = "modality"
+
+    @property
+    def modality(self) -> str:
+        return split_store_name(self.name)[0]
 
     def prepare(self, i: int) -> tuple[str, FacesEntry]:
         entry = faces_store.entry(faces_store.open_existing(Path(self.faces)), self.clip_ids[i])
         if entry is None:
             raise ClipError(self.clip_ids[i], f"no complete entry in {self.faces}")
-        return modality_key(self.name, entry.content_key, self.settings), entry
+        apex = self.apexes[i][0] if get(self.modality).uses_apex else None
+        return modality_key(self.name, entry.content_key, self.settings, apex), entry
 
     def stored_key(self, i: int) -> str | None:
         return mstore.sample_key(mstore.open_writable(self.out), i)
@@ -54,11 +87,12 @@ class ModalityTask:
     def compute(self, pending: list[engine.Pending]) -> list[dict[str, np.ndarray] | ClipError]:
         faces = faces_store.open_existing(Path(self.faces))
         frames = [faces_store.read_entry(faces, p.state.clip_id)[0] for p in pending]
-        return compute_samples(self.name, self.settings.of(self.name), frames, [p.state.key_frames for p in pending],
-                               self.settings.size, resolve_device(self.settings.device))
+        keys = [replace(p.state.key_frames, apex=self.apexes[p.item][0]) for p in pending]
+        return compute_samples(self.modality, self.settings.of(self.name), frames, keys, self.settings.size,
+                               resolve_device(self.settings.device))
 
     def write(self, p: engine.Pending, arrays: dict[str, np.ndarray]) -> None:
-        images = tuple(n for n, _ in get(self.name).images)
+        images = tuple(n for n, _ in get(self.modality).images)
         sample = ModalitySample.from_arrays(arrays, images, p.state.content_key)
         mstore.write_sample(mstore.open_writable(self.out), p.item, sample, p.key)
 
@@ -76,16 +110,15 @@ def faces_digest(entries: list[FacesEntry]) -> str:
 
 
 def run_modality(name: str, faces_path: Path, out: Path, settings: ModalitiesParams, progress=None,
-                 cache: CacheParams = CacheParams(), scale: Scale = Scale(), compute: bool = True) -> dict:
-    """Compute modality `name` for every complete faces entry into `out`. Returns counts."""
-    modality, params = get(name), settings.of(name)
-    if not Path(faces_path).exists():
-        raise UserError(f"{faces_path}: faces store not found (run `mer-pipeline faces` first)")
-    faces = faces_store.open_existing(faces_path)
-    ids = list(faces_store.complete_entries(faces))
-    if not ids:
-        raise UserError(f"{faces_path}: no complete faces entries (run `mer-pipeline faces`)")
+                 cache: CacheParams = CacheParams(), scale: Scale = Scale(), compute: bool = True,
+                 apex: str = "annotated", apex_table: Path | None = None) -> dict:
+    """Compute the modality store `name` (`mesti`, `mesti-spotted`) for every complete faces entry into `out`, with
+    the apex choice `apex` (`apex_table`: the spotting stage's table, for spotted). Returns counts."""
+    modality, params = get(split_store_name(name)[0]), settings.of(name)
+    faces, ids = faces_store.open_complete(faces_path)
     entries = [faces_store.entry(faces, cid) for cid in ids]
+    apex = apex if modality.uses_apex else "annotated"  # kept as the index has it, for the record only
+    apexes = chosen_apexes(apex, entries, apex_table)
     side = faces_store.entry_side(faces, ids[0])
     provenance = {
         "kind": "modality", "modality": name, "params": asdict(params), "package_version": __version__,
@@ -93,21 +126,26 @@ def run_modality(name: str, faces_path: Path, out: Path, settings: ModalitiesPar
         "faces_store": str(faces_path), "faces_sha256": faces_digest(entries),
         "faces_params_hash": faces_store.store_params_hash(faces), "size": settings.size,
         "image_kinds": list(CHANNEL_KINDS[params.mapping()["scaling"]]),
+        "apex": apex if modality.uses_apex else "not used",
     }
     mstore.open_modality_store(out, provenance, [SampleInfo.of(e) for e in entries],
                                tuple(n for n, _ in modality.images), settings.size, (modality.raw_channels, side, side))
-    task = ModalityTask(name, str(faces_path), str(out), settings, tuple(ids))
+    task = ModalityTask(name, str(faces_path), str(out), settings, tuple(ids), tuple(apexes))
     outcomes = engine.run(task, list(range(len(ids))), cache, scale, settings.batch_clips, compute, progress)
-    return {"modality": name, "out": str(out), **engine.counts(outcomes), "device": settings.device}
+    mstore.record_apexes(mstore.open_writable(out), np.array([[e.onset, e.onset + a, e.offset] for e, (a, _) in
+                                                              zip(entries, apexes)]), [s for _, s in apexes])
+    return {"modality": name, "out": str(out), **engine.counts(outcomes), "device": settings.device,
+            "apex": provenance["apex"]}
 
 
 def modalities_stage(dataset: str, faces: FacesParams, settings: ModalitiesParams, names: list[str],
                      cache: CacheParams = CacheParams(), scale: Scale = Scale(), compute: bool = True,
-                     progress=None) -> dict:
-    """Modality stores `<modalities.out>/<dataset>/<name>.zarr` from the dataset's faces store.
-    `progress(name)` gives a progress wrapper for one modality."""
+                     progress=None, spotting: SpottingParams = SpottingParams()) -> dict:
+    """Modality stores `<modalities.out>/<dataset>/<name>.zarr` from the dataset's faces store (and, for a spotted
+    apex, its apex table under spotting.out). `progress(name)` gives a progress wrapper for one modality."""
     results = [run_modality(name, paths.faces_store(faces, dataset), paths.modality_store(settings, dataset, name),
-                            settings, progress(name) if progress else None, cache.resolved(), scale, compute)
+                            settings, progress(name) if progress else None, cache.resolved(), scale, compute,
+                            settings.apex_of(name, dataset), paths.apex_table(spotting, dataset))
                for name in names or settings.names]
     return {"dataset": dataset, "modalities": results}
 

@@ -126,3 +126,14 @@ def complete_entries(root: zarr.Group) -> Iterator[str]:
             if entry(root, clip_id) is not None:
                 found.append(clip_id)
     return iter(sorted(found))
+
+
+def open_complete(path: Path) -> tuple[zarr.Group, list[str]]:
+    """A faces store for reading and the ids of its complete entries; one-line errors when it is missing or empty."""
+    if not Path(path).exists():
+        raise UserError(f"{path}: faces store not found (run `mer-pipeline faces` first)")
+    root = open_existing(path)
+    ids = list(complete_entries(root))
+    if not ids:
+        raise UserError(f"{path}: no complete faces entries (run `mer-pipeline faces`)")
+    return root, ids

@@ -8,7 +8,9 @@ Layout of <dataset>/<modality>.zarr:
     image        (N, 3, S, S) uint8, one chunk (one file) per sample, dims (sample, channel, y, x)
     image_apex_offset   optical_flow only: the apex -> offset image
     raw          (N, C', H, W) float32, the unscaled result (flow in pixels), one chunk per sample
-    label3 label5 (N,) int16 (-1 = dropped by the mapping); key_frames (N, 3) int32 onset/apex/offset frame numbers
+    label3 label5 (N,) int16 (-1 = dropped by the mapping)
+    key_frames   (N, 3) int32 onset / apex / offset frame numbers the sample used, one chunk per sample
+    apex_source  (N,) uint8: where that apex came from, an index into attrs apex_sources (annotated, middle, spotted)
     source       (N, 64) uint8: content key (sha256 hex) of the faces entry the sample was computed from
     key          (N, 64) uint8: the sample's own content key (faces key, modality, params, size, code identity)
     done         (N,) uint8, one chunk per sample: 1 once every array of that sample is written
@@ -22,12 +24,13 @@ from typing import Any
 import numpy as np
 import zarr
 
+from mer_pipeline.config import APEX_CHOICES
 from mer_pipeline.errors import UserError
 from mer_pipeline.store.clips import reuse_or_clear
 from mer_pipeline.store.records import ModalitySample, SampleInfo
 
 SAMPLE_DIMS = ("sample", "channel", "y", "x")
-SCHEMA_VERSION = 3  # 2: per-sample content keys (`key`); 3: image_kinds
+SCHEMA_VERSION = 4  # 2: per-sample content keys (`key`); 3: image_kinds; 4: per-sample key_frames and apex_source
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ def open_modality_store(path: Path, provenance: dict[str, Any], clips: list[Samp
     root = zarr.open_group(str(path), mode="w", attributes={
         "schema_version": SCHEMA_VERSION, **provenance, "clip_ids": ids,
         "subjects": [c.subject for c in clips], "emotions": [c.emotion for c in clips],
-        "images": list(images)})
+        "images": list(images), "apex_sources": list(APEX_CHOICES)})
     for name in images:
         root.create_array(name, shape=(n, 3, size, size), dtype="uint8", chunks=(1, 3, size, size),
                           dimension_names=SAMPLE_DIMS)
@@ -83,8 +86,10 @@ def open_modality_store(path: Path, provenance: dict[str, Any], clips: list[Samp
                       dimension_names=SAMPLE_DIMS)
     root.create_array("label3", data=np.array([c.label3 for c in clips], np.int16), dimension_names=("sample",))
     root.create_array("label5", data=np.array([c.label5 for c in clips], np.int16), dimension_names=("sample",))
-    root.create_array("key_frames", data=np.array([[c.onset, c.apex, c.offset] for c in clips], np.int32),
+    root.create_array("key_frames", shape=(n, 3), dtype="int32", chunks=(1, 3), fill_value=-1,
                       dimension_names=("sample", "key"))
+    root.create_array("apex_source", shape=(n,), dtype="uint8", chunks=(1,), fill_value=255,
+                      dimension_names=("sample",))
     root.create_array("source", shape=(n, 64), dtype="uint8", chunks=(1, 64), dimension_names=("sample", "hex"))
     root.create_array("key", shape=(n, 64), dtype="uint8", chunks=(1, 64), dimension_names=("sample", "hex"))
     root.create_array("done", shape=(n,), dtype="uint8", chunks=(1,), fill_value=0, dimension_names=("sample",))
@@ -133,6 +138,15 @@ def write_sample(root: zarr.Group, i: int, sample: ModalitySample, key: str) -> 
     root["source"][i] = _hex(sample.source)
     root["key"][i] = _hex(key)
     root["done"][i] = 1
+
+
+def record_apexes(root: zarr.Group, key_frames: np.ndarray, sources: list[str]) -> None:
+    """The onset / apex / offset frame numbers ((N, 3)) and apex sources of every sample, written once the samples
+    are (a kept sample may have been computed for the same apex from another source)."""
+    codes = np.array([APEX_CHOICES.index(s) for s in sources], np.uint8)
+    if not (np.array_equal(root["key_frames"][...], key_frames) and np.array_equal(root["apex_source"][...], codes)):
+        root["key_frames"][...] = key_frames.astype(np.int32)
+        root["apex_source"][...] = codes
 
 
 def read_sample(root: zarr.Group, i: int) -> ModalitySample:

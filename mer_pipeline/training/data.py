@@ -35,9 +35,8 @@ class Samples:
 
 def load_samples(stores: ModalitiesParams, datasets: list[str], modalities: list[str], label: str, input_size: int) -> Samples:
     """Samples of `datasets` complete in every one of `modalities` and kept by the `label` mapping (label3/label5).
-    A modality is a store's name, or a name of DERIVED_INPUTS (the apex -> offset flow image of Table I).
-    A modality is a store's name, or a name of DERIVED_INPUTS (the apex -> offset flow image of Table I).
-    A modality is a store's name, or a name of DERIVED_INPUTS (the apex -> offset flow image of Table I).
+    A modality is a store's name (`mesti`, `mesti-spotted`), or a name of DERIVED_INPUTS (the apex -> offset flow
+    image of Table I).
 
     Subjects are prefixed with their dataset so a composite LOSO keeps subjects of different datasets apart.
     """

@@ -24,6 +24,7 @@ def trained(tiny_faces, tmp_path_factory):
     run_modality("mesti", tiny_faces, stores / "synthetic" / "mesti.zarr", mp)
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["modalities"]["out"] = str(stores)
+    params["spotting"]["metrics"] = str(root / "metrics")
     params["train"].update(out=str(root / "experiments"), metrics=str(root / "metrics"), device="cpu",
                            profiles={"cpu": {"epochs": 2, "input_size": 32, "seeds": [0, 1]}}, batch_size=4)
     params["experiments"] = {"tiny": {"model": "meganet", "modalities": ["mesti"], "datasets": ["synthetic"],
@@ -83,8 +84,17 @@ def test_dvc_reads_the_metrics(trained, tmp_path):
     assert data == json.loads((root / "metrics" / "tiny.json").read_text())
 
 
+def write_spotting_metrics(root):
+    """A spotting stage's metrics file, as spotting/stage.py writes it."""
+    spot = {"clips": 8, "noise_floor_px": 0.07, "no_motion": 1, "flagged": 2,
+            "vs_annotated": {"clips": 8, "mae_frames": 0.5, "within_2": 1.0, "max_frames": 2},
+            "vs_truth": {"clips": 8, "mae_frames": 0.375, "within_2": 0.875, "max_frames": 3}}
+    (root / "metrics" / "spotting_synthetic.json").write_text(json.dumps(spot))
+
+
 def test_report_has_every_table_and_figures(trained):
     root, params, _ = trained
+    write_spotting_metrics(root)
     result = report_stage(params, root / "report")
     md = (root / "report" / "report.md").read_text()
     for title in ("Table I", "Table II", "Table III", "Table IV", "Table V", "Table VI", "Confusion matrices",
@@ -96,7 +106,8 @@ def test_report_has_every_table_and_figures(trained):
         assert f"| {variant} |" in md, variant
     assert "| optical_flow_apex_offset |" in md  # Table I's seventh row (apex -> offset flow)
     assert "shared/" not in md and "MER_FACTS" not in md  # nothing outside the project
-    assert (root / "report" / "report.html").read_text().count("<table>") == 7 + 3 + 1  # + per-subject, provenance
+    assert (root / "report" / "report.html").read_text().count("<table>") == 7 + 1 + 3 + 1  # + spotting, per-subject,
+    assert "| synthetic | 8 | 0.38 | 87.5 % | 0.50 | 100.0 % | 1 | 2 |" in md                    # provenance
     assert "## Per subject" in md and "| synthetic/sub01 | 4 |" in md and "## Provenance" in md
     assert (root / "report" / "figures" / "folds_tiny.png").is_file()
     res = json.loads((root / "experiments" / "tiny" / "results.json").read_text())
@@ -115,6 +126,10 @@ def test_report_writes_the_readme_results_block(trained, tmp_path):
     text = readme.read_text()
     assert text.startswith("intro\n<!-- results:begin -->\n| experiment |") and text.endswith("<!-- results:end -->\nrest\n")
     assert "| tiny | meganet | mesti | loso | 3 |" in text and "old" not in text
+    write_spotting_metrics(root)
+    readme.write_text("<!-- results:begin -->\n<!-- results:end -->\n<!-- spotting:begin -->\n<!-- spotting:end -->\n")
+    report_stage(params, tmp_path / "report", readme)
+    assert "| synthetic | 8 | 0.38 | 87.5 % |" in readme.read_text()
     readme.write_text("no marks\n")
     with pytest.raises(UserError, match="no <!-- results:begin -->"):
         report_stage(params, tmp_path / "report", readme)
