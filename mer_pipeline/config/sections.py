@@ -86,7 +86,8 @@ class FacesParams:
     eye_y: float = 0.38
     max_faces: int = 4
     stabilise: str = "registration"
-    registration_passes: int = 2
+    registration_passes: int = 1
+    registration_preset: str = "medium"  # DIS preset of the registration flow: ultrafast | fast | medium
     forehead: bool = True
     check_every: int = 8
     check_tolerance_px: float = 4.0
@@ -102,6 +103,7 @@ class FacesParams:
         check_choice("faces.reference", self.reference, ("onset", "apex"))
         check_choice("faces.crop", self.crop, ("landmarks", "eyes"))
         check_choice("faces.stabilise", self.stabilise, ("none", "landmarks", "registration"))
+        check_choice("faces.registration_preset", self.registration_preset, ("ultrafast", "fast", "medium"))
         check_choice("faces.on_tracking_problem", self.on_tracking_problem, ("flag", "exclude"))
         check_choice("faces.equalise", self.equalise, ("none", "global", "clahe"))
         if self.size < 32:

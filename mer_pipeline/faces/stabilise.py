@@ -80,32 +80,44 @@ def luminance(frame: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32)
 
 
-def _fit(template: np.ndarray, image: np.ndarray, mask: np.ndarray, init: np.ndarray, params: FacesParams):
-    """Similarity W (template coords -> image coords) from dense flow on the mask, fitted robustly; and the share of
-    mask pixels that agree with it (inliers within 0.3 px).
+PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+           "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
 
-    The image is first warped back with `init`; DIS flow from the template to it gives, at every mask pixel q, where
-    q's content now is; a least-median-of-squares similarity of those correspondences ignores the pixels an
-    expression moves (RANSAC, 0.3 px, refined on the inliers). Repeated `registration_passes` times, each on the remaining misalignment.
-    """
-    h, w = template.shape
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    ys, xs = np.nonzero(mask[::2, ::2])
-    q = np.stack([xs * 2, ys * 2], 1).astype(np.float32)  # (N, 2) mask pixels, every other row and column
-    t8 = np.clip(template, 0, 255).astype(np.uint8)
-    warp, share = init.copy(), 0.0
-    for _ in range(params.registration_passes):
-        back = cv2.warpAffine(image, warp.astype(np.float32), (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                              borderMode=cv2.BORDER_REPLICATE)  # back(q) = image(W q)
-        flow = dis.calc(t8, np.clip(back, 0, 255).astype(np.uint8), None)  # back(q + f(q)) ~ template(q)
-        moved = q + flow[q[:, 1].astype(int), q[:, 0].astype(int)]
-        step, inliers = cv2.estimateAffinePartial2D(q, moved, method=cv2.RANSAC, ransacReprojThreshold=0.3,
-                                                    maxIters=500, confidence=0.999, refineIters=20)
-        if step is None:
-            raise cv2.error("no similarity fits the flow")
-        warp = (to3(warp) @ to3(step))[:2]  # template -> back -> image
-        share = float(inliers.mean())
-    return warp, share
+
+class Registration:
+    """Registration of frames onto one clip's reference view: the DIS flow object, the mask's sample points and the
+    uint8 template are built once per clip."""
+
+    def __init__(self, template: np.ndarray, mask: np.ndarray, params: FacesParams):
+        self.template = np.clip(template, 0, 255).astype(np.uint8)
+        self.dis = cv2.DISOpticalFlow_create(PRESETS[params.registration_preset])
+        ys, xs = np.nonzero(mask[::2, ::2])
+        self.q = np.stack([xs * 2, ys * 2], 1).astype(np.float32)  # (N, 2) mask pixels, every other row and column
+        self.passes = params.registration_passes
+
+    def fit(self, image: np.ndarray, init: np.ndarray) -> tuple[np.ndarray, float]:
+        """Similarity W (template coords -> image coords) from dense flow on the mask, fitted robustly; and the share
+        of mask pixels that agree with it (inliers within 0.3 px).
+
+        The image is first warped back with `init`; DIS flow from the template to it gives, at every mask pixel q,
+        where q's content now is; a RANSAC similarity of those correspondences (0.3 px, refined on the inliers)
+        ignores the pixels an expression moves. Repeated `registration_passes` times, each on what is left.
+        """
+        h, w = self.template.shape
+        q, warp, share = self.q, init.copy(), 0.0
+        for _ in range(self.passes):
+            back = cv2.warpAffine(image, warp.astype(np.float32), (w, h),
+                                  flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                  borderMode=cv2.BORDER_REPLICATE)  # back(q) = image(W q)
+            flow = self.dis.calc(self.template, np.clip(back, 0, 255).astype(np.uint8), None)  # back(q + f) ~ tpl(q)
+            moved = q + flow[q[:, 1].astype(int), q[:, 0].astype(int)]
+            step, inliers = cv2.estimateAffinePartial2D(q, moved, method=cv2.RANSAC, ransacReprojThreshold=0.3,
+                                                        maxIters=500, confidence=0.999, refineIters=20)
+            if step is None:
+                raise cv2.error("no similarity fits the flow")
+            warp = (to3(warp) @ to3(step))[:2]  # template -> back -> image
+            share = float(inliers.mean())
+        return warp, share
 
 
 def stabilise(frames: np.ndarray, reference: int, ref_matrix: np.ndarray, ref_landmarks: np.ndarray,
@@ -145,14 +157,14 @@ def stabilise(frames: np.ndarray, reference: int, ref_matrix: np.ndarray, ref_la
                                     borderMode=cv2.BORDER_REPLICATE)
             return cv2.GaussianBlur(luminance(warped), (0, 0), 1.0)
 
-        mask = rigid_mask(transform_points(ref_landmarks, canvas), size, params.forehead)
-        template = view(frames[reference])
+        register = Registration(view(frames[reference]), rigid_mask(transform_points(ref_landmarks, canvas), size,
+                                                                      params.forehead), params)
         order = list(range(reference + 1, T)) + list(range(reference - 1, -1, -1))
         previous = {reference: np.eye(2, 3)}
         for t in order:
             init = previous[t - 1 if t > reference else t + 1]
             try:
-                w, cc = _fit(template, view(frames[t]), mask, init, params)
+                w, cc = register.fit(view(frames[t]), init)
             except cv2.error:
                 w, cc = init, 0.0
             previous[t] = w

@@ -9,14 +9,20 @@ can be replaced when a reference implementation appears.
 
 import torch
 
-from mer_pipeline.modalities.base import KeyFrames, accumulate, check_clip
+from mer_pipeline.modalities.base import KeyFrames, accumulate, check_clip, frame
 from mer_pipeline.modalities.registry import Modality, per_clip, register
 
 
 def affective_image(clip: torch.Tensor, keys: KeyFrames) -> torch.Tensor:
-    """clip (T, C, H, W) float -> (C, H, W), non-negative."""
+    """clip (T, C, H, W) -> (C, H, W) float, non-negative. uint8 frames: an exact integer sum divided by 255 once;
+    float frames: float64 in temporal order (base.weighted_sum)."""
     check_clip(clip, keys)
-    return accumulate(clip[1:], lambda t: (clip[t + 1].double() - clip[t].double()).abs())  # over T-1 changes
+    if clip.dtype == torch.uint8:
+        total = torch.zeros(clip.shape[1:], dtype=torch.int32, device=clip.device)  # < 2^31 below 8 million frames
+        for t in range(1, clip.shape[0]):
+            total += (clip[t].to(torch.int32) - clip[t - 1].to(torch.int32)).abs_()
+        return (total.double() / 255).to(torch.float32).contiguous()
+    return accumulate(clip[1:], lambda t: (frame(clip, t + 1).double() - frame(clip, t).double()).abs())
 
 
 register(Modality("affective_image", per_clip(affective_image), uses_apex=False))

@@ -2,14 +2,14 @@
 
 import torch
 
-from mer_pipeline.modalities.base import KeyFrames, check_clip
+from mer_pipeline.modalities.base import KeyFrames, check_clip, frame
 from mer_pipeline.modalities.registry import Modality, per_clip, register
 
 
 def apex_frame(clip: torch.Tensor, keys: KeyFrames) -> torch.Tensor:
     """Frame a of the clip. clip (T, C, H, W) -> (C, H, W)."""
     check_clip(clip, keys)
-    return clip[keys.apex].clone()
+    return frame(clip, keys.apex).clone()
 
 
 register(Modality("apex_frame", per_clip(apex_frame)))

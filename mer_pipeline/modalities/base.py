@@ -1,49 +1,66 @@
 """What every modality shares: the clip tensor convention and weighted temporal sums.
 
-Convention: a clip is a float tensor (T, C, H, W) of frames onset..offset, values in [0, 1]; key frames are 0-based
-indices into T (onset = 0, offset = T - 1). Modality functions are pure: no I/O, no device choice; device and dtype
-follow the input.
+Convention: a clip is a tensor (T, C, H, W) of frames onset..offset, either uint8 as the faces store holds them
+(intensity = value / 255; what the pipeline passes, a view of the stored frames) or float in [0, 1] (tests, hand
+examples). Results are float: the clip's dtype, float32 for a uint8 clip. Key frames are 0-based indices into T
+(onset = 0, offset = T - 1). Modality functions are pure: no I/O, no device choice; device follows the input.
 """
 
 import torch
 
 from mer_pipeline.store.records import KeyFrames
 
-__all__ = ["KeyFrames", "accumulate", "check_clip", "clip_from_frames", "weighted_sum"]
+__all__ = ["KeyFrames", "accumulate", "check_clip", "clip_from_frames", "frame", "result_dtype", "weighted_sum"]
 
 
 def check_clip(clip: torch.Tensor, keys: KeyFrames | None = None) -> None:
-    if clip.ndim != 4 or not clip.is_floating_point():
-        raise ValueError(f"expected a float clip (T, C, H, W), got {tuple(clip.shape)} {clip.dtype}")
+    if clip.ndim != 4 or not (clip.is_floating_point() or clip.dtype == torch.uint8):
+        raise ValueError(f"expected a uint8 or float clip (T, C, H, W), got {tuple(clip.shape)} {clip.dtype}")
     if keys is not None and not 0 <= keys.onset <= keys.apex <= keys.offset < clip.shape[0]:
         raise ValueError(f"key frames {keys} do not fit a clip of {clip.shape[0]} frames")
 
 
-def weighted_sum(clip: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
-    """sum_t alpha_t * I_t. clip (T, C, H, W), alpha (T,) -> (C, H, W), in the clip's dtype.
+def result_dtype(clip: torch.Tensor) -> torch.dtype:
+    return torch.float32 if clip.dtype == torch.uint8 else clip.dtype
 
-    Accumulated in float64 one frame after another (t = 1..T), with elementwise operations only: every partial sum
-    is rounded the same way on any CPU or GPU, so the result is the same bytes everywhere. (A BLAS tensordot picks its
-    summation order by CPU; for 8-bit frames and integer weights, as MESTI and Active Image have, every partial
-    sum here is exact.)
+
+def frame(clip: torch.Tensor, t: int) -> torch.Tensor:
+    """Frame t as float (C, H, W) in [0, 1]: a uint8 frame divided by 255 in float32 (the values a whole-clip
+    conversion gives), a float frame as it is (a view)."""
+    return clip[t].float().div_(255) if clip.dtype == torch.uint8 else clip[t]
+
+
+def weighted_sum(clip: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """sum_t alpha_t * I_t. clip (T, C, H, W), alpha (T,) -> (C, H, W) float (result_dtype).
+
+    The same bytes on any CPU or GPU, at any thread count:
+    - uint8 frames and integer weights (MESTI, Active Image): an integer sum, exact, then one division by 255
+      (float64, then the result dtype). No float copy of the clip is made.
+    - otherwise: accumulated in float64 one frame after another (t = 1..T), with elementwise operations only, so
+      every partial sum is rounded the same way everywhere (a BLAS tensordot picks its summation order by CPU).
     """
-    return accumulate(clip, lambda t: clip[t].double() * float(alpha[t]))
+    integral = bool(torch.all(alpha == alpha.round()))
+    if clip.dtype == torch.uint8 and integral:
+        bound = 255 * float(alpha.abs().sum())
+        acc_type = torch.int32 if bound < 2**31 else torch.int64
+        total = torch.zeros(clip.shape[1:], dtype=acc_type, device=clip.device)
+        for t in range(clip.shape[0]):
+            total += clip[t].to(acc_type) * int(alpha[t])
+        return (total.double() / 255).to(torch.float32).contiguous()
+    return accumulate(clip, lambda t: frame(clip, t).double() * float(alpha[t]))
 
 
 def accumulate(clip: torch.Tensor, term) -> torch.Tensor:
-    """sum_t term(t) over t = 0..T-1 in float64, in temporal order (see weighted_sum), in the clip's dtype."""
+    """sum_t term(t) over t = 0..T-1 in float64, in temporal order (see weighted_sum), as result_dtype(clip)."""
     total = torch.zeros(clip.shape[1:], dtype=torch.float64, device=clip.device)
     for t in range(clip.shape[0]):
         total += term(t)
-    return total.to(clip.dtype)
+    return total.to(result_dtype(clip)).contiguous()
 
 
 def clip_from_frames(frames: torch.Tensor) -> torch.Tensor:
-    """Stored frames (T, H, W, C) uint8 -> clip (T, C, H, W) float32 in [0, 1] on the same device.
-
-    The layout change happens on uint8 (4x less memory traffic) so the float clip is contiguous and the weighted
-    sums are a single matrix-vector product.
-    """
+    """Stored frames (T, H, W, C) uint8 -> clip (T, C, H, W) uint8 on the same device: a view, no copy (each
+    modality converts only the frames it needs, `frame`)."""
     if frames.dtype != torch.uint8 or frames.ndim != 4:
         raise ValueError(f"expected (T, H, W, C) uint8 frames, got {tuple(frames.shape)} {frames.dtype}")
-    return frames.permute(0, 3, 1, 2).contiguous().float().div_(255)  # (T, H, W, C) -> (T, C, H, W)
+    return frames.permute(0, 3, 1, 2)  # (T, H, W, C) -> (T, C, H, W)

@@ -36,7 +36,7 @@ def compute_samples(name: str, params: MapParams | FlowParams, frames: list[np.n
         Per clip, the arrays of a sample: each image (3, size, size) uint8 by name, and "raw" (C', H, W) float32.
     """
     modality = get(name)
-    clips = [clip_from_frames(torch.from_numpy(f).to(device)) for f in frames]  # (T, 3, H, W) in [0, 1]
+    clips = [clip_from_frames(torch.from_numpy(f).to(device)) for f in frames]  # (T, 3, H, W) uint8 views
     with torch.no_grad():
         raws = modality.compute(clips, keys, params)
     out = []

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from mer_pipeline.config import FlowParams
-from mer_pipeline.modalities.base import KeyFrames
+from mer_pipeline.modalities.base import KeyFrames, frame
 from mer_pipeline.modalities.registry import Modality, register
 from mer_pipeline.modalities.tvl1 import tvl1_flow
 
@@ -69,8 +69,8 @@ def flow_batched(clips: list[torch.Tensor], keys: list[KeyFrames], params: FlowP
 
     Returns one (6, H, W) tensor per clip: (u, v, strain) onset -> apex, then (u, v, strain) apex -> offset.
     """
-    first = torch.stack([c[i] for c, k in zip(clips, keys) for i in (k.onset, k.apex)])  # (2N, C, H, W)
-    second = torch.stack([c[i] for c, k in zip(clips, keys) for i in (k.apex, k.offset)])
+    first = torch.stack([frame(c, i) for c, k in zip(clips, keys) for i in (k.onset, k.apex)])  # (2N, C, H, W)
+    second = torch.stack([frame(c, i) for c, k in zip(clips, keys) for i in (k.apex, k.offset)])
     out = flow_pairs(first, second, params)  # (2N, 3, H, W)
     return list(out.reshape(len(clips), 6, *out.shape[-2:]))  # pairs of one clip are adjacent
 

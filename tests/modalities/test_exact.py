@@ -25,15 +25,18 @@ def run(name: str, clip: torch.Tensor) -> torch.Tensor:
 
 
 def numpy_reference(name: str, f: np.ndarray) -> np.ndarray:
-    """The same sums as a plain NumPy loop in temporal order, float64, from the same float32 frames."""
+    """The same sums in NumPy: MESTI, Active and Affective Image as exact integer sums divided by 255 once; Dynamic
+    Image (non-integer weights) as a float64 loop in temporal order over the same float32 frames."""
     x = (f.transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255)).astype(np.float64)  # (T, 3, H, W)
     T = len(x)
+    n = f.transpose(0, 3, 1, 2).astype(np.int64)
     if name == "affective_image":
-        terms = [np.abs(x[t + 1] - x[t]) for t in range(T - 1)]
-    else:
-        alpha = {"mesti": mesti_coefficients(T, KEYS.apex), "dynamic_image": dynamic_image_coefficients(T),
-                 "active_image": active_image_coefficients(T)}[name].numpy()
-        terms = [x[t] * float(alpha[t]) for t in range(T)]
+        return (np.abs(np.diff(n, axis=0)).sum(0) / 255.0).astype(np.float32)
+    if name in ("mesti", "active_image"):
+        alpha = (mesti_coefficients(T, KEYS.apex) if name == "mesti" else active_image_coefficients(T)).numpy()
+        return ((alpha.astype(np.int64)[:, None, None, None] * n).sum(0) / 255.0).astype(np.float32)
+    alpha = dynamic_image_coefficients(T).numpy()
+    terms = [x[t] * float(alpha[t]) for t in range(T)]
     total = np.zeros(x.shape[1:])
     for term in terms:
         total += term
@@ -75,3 +78,16 @@ def test_cpu_and_gpu_give_the_same_bytes(name):
     gpu = compute_samples(name, params, f, [KEYS], 40, torch.device("cuda"))[0]
     for key in ("image", "raw"):
         assert cpu[key].tobytes() == gpu[key].tobytes(), key
+
+
+def test_stored_frames_and_float_frames_agree():
+    """The pipeline passes the stored uint8 frames; a float clip of the same frames gives Dynamic Image's bytes
+    exactly (the same float32 frames, the same float64 loop) and the integer sums within one float32 rounding."""
+    f = torch.from_numpy(frames(5))
+    stored, as_float = clip_from_frames(f), clip_from_frames(f).float() / 255
+    assert stored.dtype == torch.uint8 and stored.data_ptr() == f.data_ptr()  # a view: no copy of the clip
+    assert torch.equal(run("dynamic_image", stored), run("dynamic_image", as_float))
+    for name in ("mesti", "active_image", "affective_image", "apex_frame"):
+        a, b = run(name, stored), run(name, as_float)
+        assert a.dtype == torch.float32
+        torch.testing.assert_close(a, b, rtol=2e-7, atol=2e-6)
