@@ -18,7 +18,7 @@ def affective_image(clip: torch.Tensor, keys: KeyFrames) -> torch.Tensor:
     float frames: float64 in temporal order (base.weighted_sum)."""
     check_clip(clip, keys)
     if clip.dtype == torch.uint8:
-        total = torch.zeros(clip.shape[1:], dtype=torch.int32, device=clip.device)  # < 2^31 below 8 million frames
+        total = torch.zeros_like(clip[0], dtype=torch.int32)  # < 2^31 below 8 million frames; the frames' layout
         for t in range(1, clip.shape[0]):
             total += (clip[t].to(torch.int32) - clip[t - 1].to(torch.int32)).abs_()
         return (total.double() / 255).to(torch.float32).contiguous()

@@ -43,7 +43,7 @@ def weighted_sum(clip: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
     if clip.dtype == torch.uint8 and integral:
         bound = 255 * float(alpha.abs().sum())
         acc_type = torch.int32 if bound < 2**31 else torch.int64
-        total = torch.zeros(clip.shape[1:], dtype=acc_type, device=clip.device)
+        total = torch.zeros_like(clip[0], dtype=acc_type)  # the frames' memory layout: no strided traffic
         for t in range(clip.shape[0]):
             total += clip[t].to(acc_type) * int(alpha[t])
         return (total.double() / 255).to(torch.float32).contiguous()
@@ -52,7 +52,7 @@ def weighted_sum(clip: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
 
 def accumulate(clip: torch.Tensor, term) -> torch.Tensor:
     """sum_t term(t) over t = 0..T-1 in float64, in temporal order (see weighted_sum), as result_dtype(clip)."""
-    total = torch.zeros(clip.shape[1:], dtype=torch.float64, device=clip.device)
+    total = torch.zeros_like(clip[0], dtype=torch.float64)  # laid out as the frames are (a permuted view: HWC)
     for t in range(clip.shape[0]):
         total += term(t)
     return total.to(result_dtype(clip)).contiguous()
