@@ -1,0 +1,78 @@
+"""Training throughput of a model on the device present, and the projected time of the paper's composite LOSO.
+
+Trains `--model` (MEGANet by default) on random 3-channel inputs of the paper's size (224 px) with the paper
+recipe's batch size, augmentation and loss (training/loop.py), one epoch at a time after a warm-up epoch, and reports
+the median samples/s over `--runs` epochs. The projection: MEGC 2019 composite, 442 clips, one fold per subject (68),
+each fold training on the other subjects' clips for 50 epochs, times the profile's seeds (5):
+68 x 50 x (442 - 442 / 68) samples per seed.
+
+    python benchmarks/training.py [--model meganet] [--size 224] [--samples 128] [--runs 3] [--device cpu|cuda]
+"""
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from mer_pipeline.config import Params
+from mer_pipeline.device import resolve_device
+from mer_pipeline.models import create_model
+from mer_pipeline.training.loop import Recipe, train
+
+COMPOSITE_CLIPS, COMPOSITE_FOLDS = 442, 68
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="meganet")
+    ap.add_argument("--size", type=int, default=224)
+    ap.add_argument("--samples", type=int, default=128)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    args = ap.parse_args()
+    params = Params.load("params.yaml")
+    t, paper = params.train, params.train.profiles["paper"]
+    device = resolve_device(args.device)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(args.samples, 3, args.size, args.size, generator=gen)
+    y = torch.randint(0, 3, (args.samples,), generator=gen)
+    recipe = Recipe(1, t.batch_size, t.lr, t.weight_decay, t.focal_gamma, t.hflip, tuple(t.rotations))
+    model = create_model(args.model, num_classes=3)
+    train(model, x, y, ("signed",) * 3, recipe, device, seed=0)  # warm-up: allocation, kernels
+    seconds = []
+    for run in range(args.runs):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        train(model, x, y, ("signed",) * 3, recipe, device, seed=run + 1)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        seconds.append(time.perf_counter() - start)
+    rate = args.samples / statistics.median(seconds)
+    per_seed = COMPOSITE_FOLDS * paper["epochs"] * (COMPOSITE_CLIPS - COMPOSITE_CLIPS / COMPOSITE_FOLDS)
+    seeds = len(paper["seeds"])
+    result = {"model": args.model, "size": args.size, "batch_size": t.batch_size, "device": str(device),
+              "torch_threads": torch.get_num_threads(), "cpu": platform.processor() or platform.machine(),
+              "epoch_seconds": [round(s, 2) for s in seconds], "samples_per_s": round(rate, 2),
+              "composite_loso_hours_per_seed": round(per_seed / rate / 3600, 1),
+              "composite_loso_hours_all_seeds": round(seeds * per_seed / rate / 3600, 1), "seeds": seeds}
+    lines = [f"{args.model} at {args.size} px, batch {t.batch_size}, flips + rotations on the device, focal loss, Adam; "
+             f"device {device} ({torch.get_num_threads()} threads); median of {args.runs} epochs of {args.samples} "
+             "samples:", "",
+             "| samples/s (training) | composite LOSO, one seed (68 folds x 50 epochs) | all the paper profile's seeds |",
+             "|---|---|---|",
+             f"| {rate:.1f} | {result['composite_loso_hours_per_seed']} h | {result['composite_loso_hours_all_seeds']} h "
+             f"({seeds} seeds) |"]
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"training_{device.type}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (args.out / f"training_{device.type}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
