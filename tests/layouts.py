@@ -123,6 +123,7 @@ def casme3_tree(root: Path) -> None:
             ["spNO.1", "b", 25, 25, 30, "AU4", 7, "Others"],  # onset == apex; capitalised emotion
             ["spNO.1", "b", 10, 12, 22, "AU9", 3, "disgust"],  # same recording, same onset, another window
             ["spNO.1", "b", 10, 14, 20, "AU12", 1, "happy"],  # the first row again
+            ["spNO.1", "b", 10, 12, 22, "AU9", 3, "disgust"],  # the second window again
             ["spNO.1", "b", 3, 5, 9, "AU1", 2, "surprise"],  # frames 3..7 were dropped by the release
             ["spNO.2", "c", 8, 11, 14, "AU4", 3, "anger"],  # frame 10 dropped inside the window
             ["spNO.2", "d", 9, 40, 95, "AU12", 1, "happy"],  # 2.9 s at 30 fps

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from mer_pipeline.config import DatasetParams
 from mer_pipeline.datasets.base import Adapter, Candidate
-from mer_pipeline.datasets.layout import child_dir, locate_frames_root, locate_sheet, subject_folders
+from mer_pipeline.datasets.layout import (child_dir, locate_frames_root, locate_sheet, report_unlisted_under,
+                                          subject_folders)
 from mer_pipeline.datasets.sheets import frame_number, read_sheet
 from mer_pipeline.problems import ProblemLog
 
@@ -46,7 +47,7 @@ def scan(root: Path, params: DatasetParams, log: ProblemLog) -> list[Candidate]:
     sheet = locate_sheet(root, params.sheet, SHEETS, EXPECTED)
     frames_root = locate_frames_root(root, params.frames_dir, FRAME_DIRS, SUBJECT_DIR, EXPECTED)
     subjects = subject_folders(frames_root, SUBJECT_DIR)
-    candidates, used, windows = [], Counter(), {}
+    candidates, clip_ids, used = [], {}, Counter()
     for row in read_sheet(sheet):
         where = f"{sheet.name} row {row['sheet_row']}"
         kind = str(row.get("expression_type") or "micro").strip().lower()
@@ -61,14 +62,14 @@ def scan(root: Path, params: DatasetParams, log: ProblemLog) -> list[Candidate]:
             continue
         subject = f"spNO.{int(m.group(1))}"
         base = f"{subject}/{name}_{onset}"
-        used[base] += 1
-        clip_id = base if used[base] == 1 else f"{base}_{used[base]}"
-        if used[base] > 1 and windows[base] != (apex, offset):
-            log.add(clip_id, f"recording {name} has several rows with onset {onset}: this one named {clip_id}",
-                    "repaired")
-        elif used[base] > 1:
-            clip_id = base  # the very same window again: the index excludes it as listed twice
-        windows.setdefault(base, (apex, offset))
+        window = (base, apex, offset)
+        if window not in clip_ids:  # a new window; an identical row keeps its id and the index excludes it
+            used[base] += 1
+            clip_ids[window] = base if used[base] == 1 else f"{base}_{used[base]}"
+            if used[base] > 1:
+                log.add(clip_ids[window], f"recording {name} has several rows with onset {onset}: this one named "
+                        f"{clip_ids[window]}", "repaired")
+        clip_id = clip_ids[window]
         if offset is not None and (offset - onset + 1) / params.fps > LONG_SECONDS:
             log.add(clip_id, f"lasts {(offset - onset + 1) / params.fps:.1f} s, over {LONG_SECONDS:g} s: probably a "
                     "macro-expression or an annotation error", "flagged")
@@ -76,19 +77,10 @@ def scan(root: Path, params: DatasetParams, log: ProblemLog) -> list[Candidate]:
         candidates.append(Candidate(subject=subject, clip_id=clip_id,
                                     folder=folder or frames_root / subject / name / "color", emotion=row["emotion"],
                                     onset=onset, apex=apex, offset=offset, sheet_row=row["sheet_row"]))
-    report_unlisted_recordings(subjects, {c.folder for c in candidates}, frames_root, log)
+    recordings = {c.folder.parent if c.folder.name.lower() == "color" else c.folder for c in candidates}
+    report_unlisted_under(list(subjects.values()), recordings, frames_root, log,
+                          "recording has no micro-expression row in the sheet")
     return candidates
-
-
-def report_unlisted_recordings(subjects: dict[int, Path], listed: set[Path], frames_root: Path,
-                               log: ProblemLog) -> None:
-    """Recording folders no sheet row names (many are neutral or macro-only recordings): reported, left out."""
-    for subject in subjects.values():
-        for folder in sorted(p for p in subject.iterdir() if p.is_dir()):
-            frames = child_dir(folder, "color") or folder
-            if frames not in listed:
-                log.add(str(folder.relative_to(frames_root)), "recording has no micro-expression row in the sheet",
-                        "ignored")
 
 
 ADAPTER = Adapter("casme3", FRAME_PATTERN, scan)

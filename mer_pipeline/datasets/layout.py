@@ -103,12 +103,13 @@ def report_unlisted(frames_root: Path, listed: set[Path], subject_dir: re.Patter
     report_unlisted_under(list(subject_folders(frames_root, subject_dir).values()), listed, frames_root, log)
 
 
-def report_unlisted_under(parents: list[Path], listed: set[Path], frames_root: Path, log: ProblemLog) -> None:
+def report_unlisted_under(parents: list[Path], listed: set[Path], frames_root: Path, log: ProblemLog,
+                          problem: str = "clip folder has no row in the annotation sheet") -> None:
     """Folders inside `parents` (subject or emotion folders) that no sheet row names: reported and left out."""
     for parent in parents:
         for folder in sorted(p for p in parent.iterdir() if p.is_dir()):
             if folder not in listed:
-                log.add(str(folder.relative_to(frames_root)), "clip folder has no row in the annotation sheet", "ignored")
+                log.add(str(folder.relative_to(frames_root)), problem, "ignored")
 
 
 def scan_sheet_layout(

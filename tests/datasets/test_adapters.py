@@ -155,6 +155,8 @@ def test_casme3_part_a(tmp_path, repo_params):
     assert problems["spNO.2/d_9"] == [("flagged", "lasts 2.9 s, over 2 s: probably a macro-expression or an "
                                                   "annotation error")]
     assert problems["spNO.1/b_10"] == [("excluded", "listed twice in the sheet")]
+    assert ("excluded", "listed twice in the sheet") in problems["spNO.1/b_10_2"]  # not a third id
+    assert not any(where.startswith("spNO.1/b_10_3") for where in problems)
     assert problems["spNO.1/b_3"][0][0] == "excluded" and "3, 4, 5, 6, 7" in problems["spNO.1/b_3"][0][1]
     assert "between onset 8 and offset 14: 10" in problems["spNO.2/c_8"][0][1]
     assert "clip folder missing" in problems["spNO.3/a_2"][0][1]
