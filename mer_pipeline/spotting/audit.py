@@ -27,14 +27,18 @@ AUDIT_COLUMNS = ("clip_id", "index_apex", "index_source", "spotted_apex", "diffe
 MIN_FRAMES = 3
 
 
+def moved(peak: float, frames: int, dataset_floor: float, min_ratio: float) -> bool:
+    """Whether a clip shows motion to spot: long enough, and its peak at least min_ratio x the dataset's floor."""
+    return frames >= MIN_FRAMES and peak >= min_ratio * dataset_floor
+
+
 def flags_of(row: SpotRow, frames: int, dataset_floor: float, min_ratio: float, tolerance: int) -> list[str]:
     if frames < MIN_FRAMES:
         return [f"too short to spot ({frames} frames)"]
+    if not moved(row.peak, frames, dataset_floor, min_ratio):
+        return [f"no motion above the noise floor in {row.onset}..{row.offset} (peak {row.peak:.3f} px, floor "
+                f"{dataset_floor:.3f} px)"]
     found = []
-    if row.peak < min_ratio * dataset_floor:
-        found.append(f"no motion above the noise floor in {row.onset}..{row.offset} (peak {row.peak:.3f} px, floor "
-                     f"{dataset_floor:.3f} px)")
-        return found
     gap = row.peak_frame - row.index_apex
     if row.index_source == "annotated" and abs(gap) > tolerance:
         found.append(f"annotated apex {row.index_apex} is {abs(gap)} frames from the motion peak {row.peak_frame}")

@@ -16,7 +16,7 @@ from mer_pipeline import paths
 from mer_pipeline.config import FacesParams, SpottingParams
 from mer_pipeline.faces.align import transform_points
 from mer_pipeline.problems import ProblemLog
-from mer_pipeline.spotting.audit import MIN_FRAMES, flags_of, write_audit
+from mer_pipeline.spotting.audit import MIN_FRAMES, flags_of, moved, write_audit
 from mer_pipeline.spotting.curve import DIGITS, Peak, find_peak, region_curves, region_masks
 from mer_pipeline.store import clips as faces_store
 from mer_pipeline.store.records import FacesEntry
@@ -25,10 +25,10 @@ from mer_pipeline.store.spots import SpotRow, write_spots
 
 def spot_entry(frames: np.ndarray, entry: FacesEntry, params: SpottingParams) -> Peak:
     """The peak of one faces entry: frames (T, S, S, 3) uint8, regions from its reference landmarks."""
-    landmarks = transform_points(entry.landmark_array, entry.matrix)  # source -> aligned (x, y)
-    masks = region_masks(landmarks, frames.shape[1], params.regions, params.grow)
     if len(frames) < 2:
         return Peak(0, params.regions[0], np.zeros(len(frames)), 0.0, 0.0)
+    landmarks = transform_points(entry.landmark_array, entry.matrix)  # source -> aligned (x, y)
+    masks = region_masks(landmarks, frames.shape[1], params.regions, params.grow)
     return find_peak(region_curves(frames, masks), tuple(masks), params.smooth_seconds * entry.fps)
 
 
@@ -45,9 +45,9 @@ def apex_rows(entries: list[FacesEntry], peaks: list[Peak], params: SpottingPara
                       peak.floor, "")
         tolerance = max(2, round(params.audit_apex_seconds * entry.fps))
         flags = flags_of(row, frames, floor, params.min_peak_ratio, tolerance)
-        moved = frames >= MIN_FRAMES and peak.peak >= params.min_peak_ratio * floor
+        still = not moved(peak.peak, frames, floor, params.min_peak_ratio)
         rows.append(replace(row, flags="; ".join(flags),
-                            **({} if moved else {"spotted_apex": middle, "spotted_source": "middle"})))
+                            **({"spotted_apex": middle, "spotted_source": "middle"} if still else {})))
     return rows, floor
 
 
