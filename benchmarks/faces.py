@@ -4,10 +4,12 @@ A synthetic dataset in CASME II's layout at CASME II's frame size (params `synth
 65 per clip) is indexed once; then, interleaved (A B A B ...): decoding every onset..offset frame (read + cv2.imdecode,
 one process), and the faces stage with the params' stabilisation (one process, one mediapipe graph). The ratio is
 per frame, so it holds at any clip count: CASME II's 255 clips are `--subjects 16 --clips-per-class 4` (about 10
-minutes to generate on 2 cores); the default is an eighth of that. One extra faces run under cProfile gives the
-share of each kind of work.
+minutes to generate on 2 cores); the default is an eighth of that. `--workers 0 2` also times the stage on a local
+dask cluster of 2 worker processes (one per core; its start-up included). One extra in-process faces run under
+cProfile gives the share of each kind of work (main thread: the writer thread's compression shows as waiting).
 
     python benchmarks/faces.py [--subjects 4] [--clips-per-class 2] [--frames 65] [--size 640] [--runs 3]
+                               [--workers 0 2]
 """
 
 import argparse
@@ -24,7 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from mer_pipeline.config import DatasetParams, Params
+from mer_pipeline.config import DatasetParams, Params, Scale
 from mer_pipeline.datasets import ADAPTERS
 from mer_pipeline.datasets.index import build_index, index_meta, read_index, write_index
 from mer_pipeline.faces.landmarks import MediapipeLandmarker
@@ -35,8 +37,8 @@ from mer_pipeline.synth.generate import generate
 # cProfile rows grouped into the kinds of work the issue names (substring of the function's description -> kind).
 KINDS = {"calc' of 'cv2.DenseOpticalFlow": "registration: DIS flow", "estimateAffinePartial2D": "registration: RANSAC",
          "warpAffine": "warps (registration views + final bicubic)", "imdecode": "decode",
-         "calculator_graph": "mediapipe landmarks", "acquire": "mediapipe landmarks", "CLAHE": "equalise",
-         "zarr": "Zarr writes", "read_bytes": "read + hash", "HASH": "read + hash"}
+         "calculator_graph": "mediapipe landmarks", "acquire": "waiting for the Zarr writer thread",
+         "CLAHE": "equalise", "zarr": "Zarr (main thread)", "read_bytes": "read + hash", "HASH": "read + hash"}
 
 
 def decode_only(records, root: Path) -> float:
@@ -47,11 +49,14 @@ def decode_only(records, root: Path) -> float:
     return time.perf_counter() - start
 
 
-def faces_once(records, meta, root: Path, store: Path, params, landmarker) -> float:
+def faces_once(records, meta, root: Path, store: Path, params, landmarker, workers: int = 0) -> float:
     shutil.rmtree(store, ignore_errors=True)
     start = time.perf_counter()
     log = ProblemLog("bench")
-    run_faces(records, root, store, params.faces, meta, landmarker, log)
+    if workers:  # each worker process builds its own mediapipe graph, as the stage does
+        run_faces(records, root, store, params.faces, meta, None, log, scale=Scale(workers=workers))
+    else:
+        run_faces(records, root, store, params.faces, meta, landmarker, log)
     if any(p.action == "skipped" for p in log.items):
         raise SystemExit(f"faces skipped clips: {[p.line() for p in log.items][:3]}")
     return time.perf_counter() - start
@@ -78,6 +83,7 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=65)
     ap.add_argument("--size", type=int, default=640)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--workers", type=int, nargs="+", default=[0], help="0: in this process; N: N dask workers")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = ap.parse_args()
     params = Params.load("params.yaml")
@@ -97,25 +103,30 @@ def main() -> None:
         frames = sum(r.n_frames for r in records)
         landmarker = MediapipeLandmarker(params.faces.min_detection_confidence, params.faces.max_faces)
         store = Path(tmp) / "faces.zarr"
-        decode, faces = [], []
-        for _ in range(args.runs):  # interleaved: the machine's noise hits both alike
+        decode, faces = [], {w: [] for w in args.workers}
+        for _ in range(args.runs):  # interleaved: the machine's noise hits all alike
             decode.append(decode_only(records, root))
-            faces.append(faces_once(records, meta, root, store, params, landmarker))
+            for w in args.workers:
+                faces[w].append(faces_once(records, meta, root, store, params, landmarker, w))
         shares = profile_shares(records, meta, root, store, params, landmarker)
         landmarker.close()
-    ratios = [f / d for f, d in zip(faces, decode)]
+    ratios = {w: [f / d for f, d in zip(faces[w], decode)] for w in args.workers}
+    where = {w: "one process" if not w else f"{w} dask worker processes" for w in args.workers}
     result = {"clips": len(records), "frames": frames, "frame_px": args.size, "stabilise": params.faces.stabilise,
               "runs": args.runs, "generate_s": round(generated, 1), "decode_s": [round(v, 3) for v in decode],
-              "faces_s": [round(v, 3) for v in faces], "ratio_median": round(statistics.median(ratios), 2),
+              "faces_s": {where[w]: [round(v, 3) for v in faces[w]] for w in args.workers},
+              "ratio_median": {where[w]: round(statistics.median(ratios[w]), 2) for w in args.workers},
               "decode_ms_per_frame": round(1000 * statistics.median(decode) / frames, 2),
-              "faces_ms_per_frame": round(1000 * statistics.median(faces) / frames, 2),
+              "faces_ms_per_frame": {where[w]: round(1000 * statistics.median(faces[w]) / frames, 2)
+                                     for w in args.workers},
               "profile_shares": {k: round(v, 3) for k, v in shares.items()}}
     lines = [f"{len(records)} clips, {frames} onset..offset frames of {args.size} px, stabilise "
-             f"{params.faces.stabilise}, {args.runs} interleaved runs, one process:", "",
-             "| | ms per frame (median) |", "|---|---|",
-             f"| decode only | {result['decode_ms_per_frame']} |", f"| faces stage | {result['faces_ms_per_frame']} |",
-             f"| ratio faces / decode | {result['ratio_median']}x |", "",
-             "| where the faces stage's time goes (cProfile, own time) | share |", "|---|---|"]
+             f"{params.faces.stabilise}, {args.runs} interleaved runs; decode only in one process:", "",
+             "| | ms per frame (median) | ratio to decode only (median of the runs) |", "|---|---|---|",
+             f"| decode only | {result['decode_ms_per_frame']} | 1 |"]
+    lines += [f"| faces stage, {where[w]} | {result['faces_ms_per_frame'][where[w]]} | "
+              f"{result['ratio_median'][where[w]]}x |" for w in args.workers]
+    lines += ["", "| where the faces stage's time goes (cProfile, own time, one process) | share |", "|---|---|"]
     lines += [f"| {k} | {100 * v:.0f} % |" for k, v in result["profile_shares"].items()]
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "faces.json").write_text(json.dumps(result, indent=2) + "\n")

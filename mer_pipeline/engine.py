@@ -11,9 +11,14 @@ read from its local store. `run` then treats every item the same way:
 
 and `push` publishes every item the local store holds that the cache lacks. Keys hash everything that determines
 the content (inputs, params, computed code identity), so an item is never kept or taken for stale content.
+
+In one process, computed items are published and written by one writer thread while the next batch computes
+(compression and I/O off the critical path); writes stay one at a time, in order, each completion mark last.
 """
 
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -73,10 +78,12 @@ def open_cache(params: CacheParams):
     return Cache(params.url, params.storage_options) if params.url else None
 
 
-def run_batch(task: Task, items: Sequence, cache_params: CacheParams, compute: bool = True) -> list[Outcome]:
-    """Keep, take from the cache or compute every item of one batch; outcomes in the order of `items`."""
+def run_batch(task: Task, items: Sequence, cache_params: CacheParams, compute: bool = True,
+              writer: "Writer | None" = None) -> list[Outcome | Future]:
+    """Keep, take from the cache or compute every item of one batch; outcomes in the order of `items` (with a
+    `writer`, a computed item's outcome is the future of its write)."""
     cache = open_cache(cache_params)
-    outcomes: dict[int, Outcome] = {}
+    outcomes: dict[int, Outcome | Future] = {}
     todo: list[tuple[int, Pending]] = []
     for i, item in enumerate(items):
         try:
@@ -96,11 +103,36 @@ def run_batch(task: Task, items: Sequence, cache_params: CacheParams, compute: b
         for (i, p), arrays in zip(todo, task.compute([p for _, p in todo])):
             if isinstance(arrays, ClipError):
                 outcomes[i] = Outcome("skipped", arrays.reason)
-                continue
-            if cache:
-                cache.put(task.kind, p.key, arrays, {"clip_id": task.label(p.item)})
-            outcomes[i] = _write(task, p, arrays, "computed")
+            elif writer:
+                outcomes[i] = writer.submit(_publish, task, cache, p, arrays)
+            else:
+                outcomes[i] = _publish(task, cache, p, arrays)
     return [outcomes[i] for i in range(len(items))]
+
+
+class Writer:
+    """One thread that publishes and writes computed items in the order given, at most `depth` behind."""
+
+    def __init__(self, depth: int = 2):
+        self.pool, self.queue, self.depth = ThreadPoolExecutor(max_workers=1), deque(), depth
+
+    def submit(self, fn: Callable, *args) -> Future:
+        while len(self.queue) >= self.depth:  # bounded: finished arrays do not pile up in memory
+            self.queue.popleft().result()
+        self.queue.append(self.pool.submit(fn, *args))
+        return self.queue[-1]
+
+    def __enter__(self) -> "Writer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.pool.shutdown(wait=True)  # every submitted write finishes, even when the run fails
+
+
+def _publish(task: Task, cache, p: Pending, arrays: dict[str, np.ndarray]) -> Outcome:
+    if cache:
+        cache.put(task.kind, p.key, arrays, {"clip_id": task.label(p.item)})
+    return _write(task, p, arrays, "computed")
 
 
 def _write(task: Task, p: Pending, arrays: dict[str, np.ndarray], status: str) -> Outcome:
@@ -124,7 +156,10 @@ def run(task: Task, items: Sequence, cache: CacheParams = CacheParams(), scale: 
         results = run_tasks(_run_one, (task, cache, compute), list(items), scale, progress)
         return [o for r in results for o in r]
     batches = [items[i : i + batch_size] for i in range(0, len(items), batch_size)]
-    return [o for b in (progress(batches) if progress else batches) for o in run_batch(task, b, cache, compute)]
+    with Writer() as writer:
+        outcomes = [o for b in (progress(batches) if progress else batches)
+                    for o in run_batch(task, b, cache, compute, writer)]
+    return [o.result() if isinstance(o, Future) else o for o in outcomes]
 
 
 def counts(outcomes: list[Outcome]) -> dict[str, int]:

@@ -35,7 +35,8 @@ class MapParams:
 
 @dataclass(frozen=True)
 class TVL1Params:
-    """tau: dual step; lam: data weight; theta: coupling; scales/zoom: pyramid; warps per scale; iterations per warp."""
+    """tau: dual step; lam: data weight; theta: coupling; scales/zoom: pyramid; warps per scale; iterations per warp;
+    median: side of the median filter applied to the flow at each warp (1: none)."""
 
     tau: float = 0.25
     lam: float = 0.15
@@ -44,6 +45,7 @@ class TVL1Params:
     zoom: float = 0.5
     warps: int = 5
     iterations: int = 30
+    median: int = 5
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class FlowParams(TVL1Params):
 
     def __post_init__(self):
         check_choice("flow method", self.method, ("torch", "opencv"))
+        if self.median < 1 or self.median % 2 == 0:
+            raise UserError(f"optical_flow.median must be an odd number >= 1, got {self.median}")
 
     def mapping(self) -> dict:
         return {"scaling": "flow", "flow_max_px": self.flow_max_px, "strain_max": self.strain_max}

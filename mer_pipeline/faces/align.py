@@ -79,10 +79,10 @@ def apply_alignment(frames: np.ndarray, matrices: np.ndarray, size: int) -> np.n
     """
     assert frames.ndim == 4 and frames.shape[-1] == 3, frames.shape
     matrices = np.broadcast_to(matrices, (len(frames), 2, 3))
-    return np.stack([
-        cv2.warpAffine(f, quantise(m), (size, size), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-        for f, m in zip(frames, matrices)
-    ])
+    out = np.empty((len(frames), size, size, 3), np.uint8)
+    for f, m, o in zip(frames, matrices, out):
+        cv2.warpAffine(f, quantise(m), (size, size), dst=o, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    return out
 
 
 def quantise(matrix: np.ndarray) -> np.ndarray:

@@ -62,16 +62,18 @@ def read_frame_bytes(root: Path, files: tuple[str, ...], clip_id: str) -> tuple[
 
 
 def decode_frames(raw: list[bytes], root: Path, files: tuple[str, ...], clip_id: str) -> np.ndarray:
-    """(T, H, W, 3) uint8 RGB; grayscale frames (SAMM) are replicated to 3 channels."""
-    frames = []
-    for data, name in zip(raw, files):
-        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-        if bgr is None:
+    """(T, H, W, 3) uint8 RGB, decoded straight to RGB; grayscale frames (SAMM) are replicated to 3 channels."""
+    frames = None
+    for t, (data, name) in enumerate(zip(raw, files)):
+        rgb = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR_RGB)
+        if rgb is None:
             raise ClipError(clip_id, f"frame {root / name} cannot be decoded")
-        if frames and bgr.shape != frames[0].shape:
-            raise ClipError(clip_id, f"frame {root / name} is {bgr.shape[1]}x{bgr.shape[0]}, unlike the clip's first")
-        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    return np.stack(frames)
+        if frames is None:
+            frames = np.empty((len(raw), *rgb.shape), np.uint8)
+        elif rgb.shape != frames.shape[1:]:
+            raise ClipError(clip_id, f"frame {root / name} is {rgb.shape[1]}x{rgb.shape[0]}, unlike the clip's first")
+        frames[t] = rgb
+    return frames
 
 
 def align_clip(frames: np.ndarray, reference: int, landmarker: Landmarker, params: FacesParams, clip_id: str) -> AlignedClip:

@@ -34,6 +34,7 @@ EYE_CORNERS = ((33, 130, 226), (263, 359, 446))  # outer corners, not the lids
 RIGID_LANDMARKS = tuple(sorted({*FOREHEAD, *NOSE_BRIDGE, *EYE_CORNERS[0], *EYE_CORNERS[1], *TEMPLES[0],
                                  *TEMPLES[1]}))
 HULL = 468  # the face-mesh points (iris points excluded)
+CROP_MARGIN = 16  # px of registration canvas kept around the mask (DIS patches reach 8 px beyond a pixel)
 ZOOM = 0.7  # registration sees the aligned face shrunk about its centre: forehead and temples come into view
 Locate = Callable[[np.ndarray, np.ndarray], np.ndarray | None]  # (RGB frame, expected landmarks) -> the face there
 
@@ -75,47 +76,64 @@ def rigid_mask(aligned_landmarks: np.ndarray, size: int, forehead: bool = True) 
     return mask
 
 
-def luminance(frame: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 RGB -> (H, W) float32 luminance."""
-    return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32)
-
-
 PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
            "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
 
 
 class Registration:
-    """Registration of frames onto one clip's reference view: the DIS flow object, the mask's sample points and the
-    uint8 template are built once per clip."""
+    """Registration of frames onto one clip's reference view, on a canvas of `registration_size` px: the DIS flow
+    object, the mask's sample points and the uint8 template are built once per clip.
 
-    def __init__(self, template: np.ndarray, mask: np.ndarray, params: FacesParams):
-        self.template = np.clip(template, 0, 255).astype(np.uint8)
+    A view is one resampling of the (pyramid-reduced) grey source frame straight onto the canvas under the current
+    estimate, then a 1 px Gaussian: the pre-alignment and the estimate are composed, not applied one after another.
+    """
+
+    def __init__(self, canvas: np.ndarray, reference: np.ndarray, mask: np.ndarray, params: FacesParams):
+        """canvas: (2, 3) source -> canvas; reference: (H, W, 3) uint8 RGB reference frame; mask: the canvas's."""
+        self.canvas, self.shape = canvas, (mask.shape[1], mask.shape[0])  # (width, height)
+        self.levels = 0  # pyrDown steps before warping: the canvas never samples the source sparser than 2:1
+        while np.sqrt(abs(np.linalg.det(canvas[:, :2]))) * 2 ** self.levels < 0.5:
+            self.levels += 1
+        self.template = np.clip(self.view(self.grey(reference), np.eye(2, 3)), 0, 255).astype(np.uint8)
         self.dis = cv2.DISOpticalFlow_create(PRESETS[params.registration_preset])
         ys, xs = np.nonzero(mask[::2, ::2])
-        self.q = np.stack([xs * 2, ys * 2], 1).astype(np.float32)  # (N, 2) mask pixels, every other row and column
+        self.rows, self.cols = ys * 2, xs * 2  # mask pixels, every other row and column
+        self.q = np.stack([self.cols, self.rows], 1).astype(np.float32)  # (N, 2) as (x, y)
         self.passes = params.registration_passes
 
-    def fit(self, image: np.ndarray, init: np.ndarray) -> tuple[np.ndarray, float]:
-        """Similarity W (template coords -> image coords) from dense flow on the mask, fitted robustly; and the share
+    def grey(self, frame: np.ndarray) -> np.ndarray:
+        """(H, W, 3) uint8 RGB source frame -> uint8 luminance, reduced `levels` times."""
+        out = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+        for _ in range(self.levels):
+            out = cv2.pyrDown(out)
+        return out
+
+    def view(self, grey: np.ndarray, warp: np.ndarray) -> np.ndarray:
+        """The canvas view of a grey frame moved by `warp` (template -> canvas coords): view(q) = canvas(W q)."""
+        reduce = np.diag([2.0 ** -self.levels, 2.0 ** -self.levels, 1.0])
+        m = (np.linalg.inv(to3(warp)) @ to3(self.canvas) @ np.linalg.inv(reduce))[:2]
+        moved = cv2.warpAffine(grey, m, self.shape, flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)
+        return cv2.GaussianBlur(moved.astype(np.float32), (0, 0), 1.0)
+
+    def fit(self, grey: np.ndarray, init: np.ndarray) -> tuple[np.ndarray, float]:
+        """Similarity W (template coords -> canvas coords) from dense flow on the mask, fitted robustly; and the share
         of mask pixels that agree with it (inliers within 0.3 px).
 
-        The image is first warped back with `init`; DIS flow from the template to it gives, at every mask pixel q,
+        The frame is viewed under `init`; DIS flow from the template to that view gives, at every mask pixel q,
         where q's content now is; a RANSAC similarity of those correspondences (0.3 px, refined on the inliers)
         ignores the pixels an expression moves. Repeated `registration_passes` times, each on what is left.
         """
-        h, w = self.template.shape
-        q, warp, share = self.q, init.copy(), 0.0
+        warp, share = init.copy(), 0.0
         for _ in range(self.passes):
-            back = cv2.warpAffine(image, warp.astype(np.float32), (w, h),
-                                  flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                                  borderMode=cv2.BORDER_REPLICATE)  # back(q) = image(W q)
-            flow = self.dis.calc(self.template, np.clip(back, 0, 255).astype(np.uint8), None)  # back(q + f) ~ tpl(q)
-            moved = q + flow[q[:, 1].astype(int), q[:, 0].astype(int)]
-            step, inliers = cv2.estimateAffinePartial2D(q, moved, method=cv2.RANSAC, ransacReprojThreshold=0.3,
+            back = np.clip(self.view(grey, warp), 0, 255).astype(np.uint8)
+            flow = self.dis.calc(self.template, back, None)  # back(q + f) ~ template(q)
+            moved = self.q + flow[self.rows, self.cols]
+            step, inliers = cv2.estimateAffinePartial2D(self.q, moved, method=cv2.RANSAC, ransacReprojThreshold=0.3,
                                                         maxIters=500, confidence=0.999, refineIters=20)
             if step is None:
                 raise cv2.error("no similarity fits the flow")
-            warp = (to3(warp) @ to3(step))[:2]  # template -> back -> image
+            warp = (to3(warp) @ to3(step))[:2]  # template -> back -> canvas
             share = float(inliers.mean())
         return warp, share
 
@@ -149,22 +167,21 @@ def stabilise(frames: np.ndarray, reference: int, ref_matrix: np.ndarray, ref_la
                                       - ref_aligned[list(RIGID_LANDMARKS)], axis=1).mean()
             matrices[t], scores[t] = m, max(0.0, 1.0 - residual / 10.0)
     elif params.stabilise == "registration":
-        zoom = np.array([[ZOOM, 0, (1 - ZOOM) * size / 2], [0, ZOOM, (1 - ZOOM) * size / 2]])  # aligned -> canvas
-        canvas = (to3(zoom) @ to3(ref_matrix))[:2]  # source -> registration canvas
-
-        def view(frame: np.ndarray) -> np.ndarray:
-            warped = cv2.warpAffine(frame, canvas, (size, size), flags=cv2.INTER_LINEAR,
-                                    borderMode=cv2.BORDER_REPLICATE)
-            return cv2.GaussianBlur(luminance(warped), (0, 0), 1.0)
-
-        register = Registration(view(frames[reference]), rigid_mask(transform_points(ref_landmarks, canvas), size,
-                                                                      params.forehead), params)
+        k, side = params.registration_size / size, params.registration_size
+        zoom = np.array([[ZOOM * k, 0, (1 - ZOOM) * size / 2 * k], [0, ZOOM * k, (1 - ZOOM) * size / 2 * k]])
+        mask = rigid_mask(transform_points(ref_landmarks, (to3(zoom) @ to3(ref_matrix))[:2]), side, params.forehead)
+        ys, xs = np.nonzero(mask)  # the canvas cropped to the mask and a margin: flow only where it is used
+        x0, y0 = max(int(xs.min()) - CROP_MARGIN, 0), max(int(ys.min()) - CROP_MARGIN, 0)
+        mask = mask[y0:int(ys.max()) + CROP_MARGIN + 1, x0:int(xs.max()) + CROP_MARGIN + 1]
+        zoom = zoom - np.array([[0, 0, x0], [0, 0, y0]])  # aligned -> cropped canvas
+        canvas = (to3(zoom) @ to3(ref_matrix))[:2]  # source -> registration canvas (aligned, zoomed out, cropped)
+        register = Registration(canvas, frames[reference], mask, params)
         order = list(range(reference + 1, T)) + list(range(reference - 1, -1, -1))
         previous = {reference: np.eye(2, 3)}
         for t in order:
             init = previous[t - 1 if t > reference else t + 1]
             try:
-                w, cc = register.fit(view(frames[t]), init)
+                w, cc = register.fit(register.grey(frames[t]), init)
             except cv2.error:
                 w, cc = init, 0.0
             previous[t] = w
@@ -177,10 +194,12 @@ def stabilise(frames: np.ndarray, reference: int, ref_matrix: np.ndarray, ref_la
     if params.check_every:
         # Landmarks found on the aligned reference frame: the checks compare like with like (mediapipe's answer
         # depends a little on the crop and resolution it sees).
-        base = locate(_aligned(frames[reference], ref_matrix, size), ref_aligned)
-        base = ref_aligned if base is None else base
+        found = locate(_aligned(frames[reference], ref_matrix, size), ref_aligned)
+        base = ref_aligned if found is None else found
         for t in sorted({*range(0, T, params.check_every), T - 1}):
-            check[t] = _check(frames[t], matrices[t], base, size, locate)
+            # the reference frame is where `base` was found (static-image landmarks: the same answer again)
+            same = t == reference and found is not None
+            check[t] = 0.0 if same else _check(frames[t], matrices[t], base, size, locate)
         lost = np.flatnonzero(check < 0)
         if len(lost):  # the first lost frame: look back to the last good check
             for t in range(int(lost[0]) - 1, max(int(lost[0]) - params.check_every, 0), -1):

@@ -9,7 +9,8 @@ from mer_pipeline.modalities.registry import Modality, per_clip, register
 def apex_frame(clip: torch.Tensor, keys: KeyFrames) -> torch.Tensor:
     """Frame a of the clip. clip (T, C, H, W) -> (C, H, W)."""
     check_clip(clip, keys)
-    return frame(clip, keys.apex).clone()
+    out = frame(clip, keys.apex)  # a new tensor for a uint8 clip, a view of a float one
+    return out if clip.dtype == torch.uint8 else out.clone()
 
 
 register(Modality("apex_frame", per_clip(apex_frame)))

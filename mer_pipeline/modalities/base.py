@@ -30,24 +30,41 @@ def frame(clip: torch.Tensor, t: int) -> torch.Tensor:
     return clip[t].float().div_(255) if clip.dtype == torch.uint8 else clip[t]
 
 
+FIXED_BITS = 24  # non-integer weights on uint8 frames are rounded to multiples of 2**-24 (module doc of weighted_sum)
+
+
 def weighted_sum(clip: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
     """sum_t alpha_t * I_t. clip (T, C, H, W), alpha (T,) -> (C, H, W) float (result_dtype).
 
-    The same bytes on any CPU or GPU, at any thread count:
-    - uint8 frames and integer weights (MESTI, Active Image): an integer sum, exact, then one division by 255
-      (float64, then the result dtype). No float copy of the clip is made.
-    - otherwise: accumulated in float64 one frame after another (t = 1..T), with elementwise operations only, so
-      every partial sum is rounded the same way everywhere (a BLAS tensordot picks its summation order by CPU).
+    The same bytes on any CPU or GPU, at any thread count, because every uint8 sum is exact:
+    - integer weights (MESTI, Active Image): an integer sum, then one division by 255 (float64, then the result
+      dtype). No float copy of the clip is made.
+    - other weights (Dynamic Image): each weight rounded to a multiple of 2**-24 (far below a float32 result's
+      precision), so every product of a weight and a frame value and every partial sum is a float64 number with an
+      exact representation: the float64 sum (of integers, in units of 2**-24) is exact whatever the order, fused
+      multiply-add or not. Then one division by 255 * 2**24.
+    - float frames (tests, hand examples): accumulated in float64 one frame after another (t = 1..T), with
+      elementwise operations only, so every partial sum is rounded the same way everywhere (a BLAS tensordot picks
+      its summation order by CPU).
     """
+    if clip.dtype != torch.uint8:
+        return accumulate(clip, lambda t: frame(clip, t).double() * float(alpha[t]))
     integral = bool(torch.all(alpha == alpha.round()))
-    if clip.dtype == torch.uint8 and integral:
-        bound = 255 * float(alpha.abs().sum())
+    scale = 1 if integral else 2**FIXED_BITS
+    weights = [int(w) for w in torch.round(alpha.double() * scale)]
+    bound = 255 * sum(abs(w) for w in weights)
+    if bound >= 2**53:
+        raise ValueError(f"weights too large for an exact sum: 255 x sum |alpha| = {bound / scale:.3g}")
+    if integral:
         acc_type = torch.int32 if bound < 2**31 else torch.int64
         total = torch.zeros_like(clip[0], dtype=acc_type)  # the frames' memory layout: no strided traffic
-        for t in range(clip.shape[0]):
-            total += clip[t].to(acc_type) * int(alpha[t])
-        return (total.double() / 255).to(torch.float32).contiguous()
-    return accumulate(clip, lambda t: frame(clip, t).double() * float(alpha[t]))
+        for t, w in enumerate(weights):
+            total += clip[t].to(acc_type) * w
+    else:
+        total = torch.zeros_like(clip[0], dtype=torch.float64)  # integers below 2**53: float64 holds them exactly
+        for t, w in enumerate(weights):
+            total.add_(clip[t], alpha=w)
+    return (total.double() / (255 * scale)).to(torch.float32).contiguous()
 
 
 def accumulate(clip: torch.Tensor, term) -> torch.Tensor:

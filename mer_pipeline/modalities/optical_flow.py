@@ -57,6 +57,7 @@ def _opencv_flow(g0: torch.Tensor, g1: torch.Tensor, params: FlowParams) -> torc
     tv = cv2.optflow.DualTVL1OpticalFlow_create(
         tau=params.tau, lambda_=params.lam, theta=params.theta, nscales=params.scales, warps=params.warps,
         scaleStep=params.zoom, innnerIterations=params.iterations, outerIterations=1, epsilon=0.0,
+        medianFiltering=params.median,
     )
     out = []
     for a, b in zip(g0[:, 0].cpu().numpy(), g1[:, 0].cpu().numpy()):

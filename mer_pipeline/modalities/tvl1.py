@@ -2,8 +2,10 @@
 Facciolo 2013), batched over B image pairs so that it runs on the GPU.
 
 Coarse-to-fine on a Gaussian pyramid; at each scale `warps` linearisations of the data term around the current
-flow, each followed by `iterations` steps of the primal-dual scheme (thresholding step, then the dual update of the
-TV term). Iteration counts are fixed (no early stop) so a whole batch advances in lockstep.
+flow, each followed by a `median` x `median` median filter of the flow (as OpenCV's DualTVL1 does: it removes the
+isolated outliers the L1 data term leaves) and `iterations` steps of the primal-dual scheme (thresholding step,
+then the dual update of the TV term). Iteration counts are fixed (no early stop) so a whole batch advances in
+lockstep.
 
 Convention: flow (B, 2, H, W) holds (u, v) = (dx, dy) in pixels such that I1(x + u) ~ I0(x), origin top-left.
 Images are intensities on a 0..255 scale (as OpenCV's DualTVL1 sees 8-bit frames), so `lam` means the same.
@@ -11,6 +13,7 @@ Images are intensities on a 0..255 scale (as OpenCV's DualTVL1 sees 8-bit frames
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -54,7 +57,22 @@ def warp(img: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
                             torch.arange(w, dtype=img.dtype, device=img.device), indexing="ij")
     gx = 2 * (xs + flow[:, 0]) / max(w - 1, 1) - 1  # (B, H, W), normalised for align_corners=True
     gy = 2 * (ys + flow[:, 1]) / max(h - 1, 1) - 1
-    return F.grid_sample(img, torch.stack([gx, gy], -1), mode="bilinear", padding_mode="border", align_corners=True)
+    return F.grid_sample(img, torch.stack([gx, gy], -1), mode="bicubic", padding_mode="border", align_corners=True)
+
+
+def median_filter(u: torch.Tensor, k: int) -> torch.Tensor:
+    """k x k median of each (H, W) plane of u (B, C, H, W), border replicated. A selection, not arithmetic: the
+    same values on any device (OpenCV's medianBlur on the CPU, a sort of the k*k neighbours on a GPU)."""
+    if k <= 1:
+        return u
+    if u.device.type == "cpu" and k in (3, 5) and u.dtype == torch.float32:
+        import cv2
+
+        planes = u.reshape(-1, *u.shape[-2:]).numpy()
+        return torch.from_numpy(np.stack([cv2.medianBlur(x, k) for x in planes])).reshape(u.shape)
+    r = k // 2
+    patches = F.pad(u, (r, r, r, r), mode="replicate").unfold(2, k, 1).unfold(3, k, 1)  # (B, C, H, W, k, k)
+    return patches.reshape(*u.shape, k * k).median(-1).values
 
 
 def _tvl1_scale(i0, i1, flow, p: TVL1Params) -> torch.Tensor:
@@ -70,6 +88,7 @@ def _tvl1_scale(i0, i1, flow, p: TVL1Params) -> torch.Tensor:
         grad2 = gx * gx + gy * gy
         safe = grad2 > 1e-10
         rho_c = i1w - gx * u1 - gy * u2 - i0
+        u1, u2 = median_filter(u1, p.median), median_filter(u2, p.median)
         for _ in range(p.iterations):
             rho = rho_c + gx * u1 + gy * u2
             scale = torch.where(rho < -lt * grad2, lt, torch.where(rho > lt * grad2, -lt,

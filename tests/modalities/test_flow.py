@@ -8,7 +8,7 @@ import torch
 from mer_pipeline.errors import UserError
 from mer_pipeline.config import FlowParams, TVL1Params
 from mer_pipeline.modalities.optical_flow import flow_pairs, optical_strain
-from mer_pipeline.modalities.tvl1 import tvl1_flow, warp
+from mer_pipeline.modalities.tvl1 import median_filter, tvl1_flow, warp
 
 
 def textured(size=96, seed=0):
@@ -64,3 +64,16 @@ def test_opencv_method_is_selectable_and_close():
         assert torch.allclose(flow[0, :2, 16:-16, 16:-16].mean((1, 2)), truth, atol=0.06)
     with pytest.raises(UserError, match="flow method must be one of torch, opencv"):
         FlowParams(method="farneback")
+
+
+def test_median_filter_removes_an_outlier_and_is_the_same_on_either_path():
+    """OpenCV's medianBlur (CPU, float32) and the sort of the neighbours (GPU path; float64 takes it here) select
+    the same values, borders replicated."""
+    u = torch.from_numpy(textured(40, seed=3))[None, None].repeat(2, 2, 1, 1)
+    u[0, 1, 20, 20] = 1e4  # an isolated outlier
+    fast = median_filter(u, 5)
+    assert fast.shape == u.shape and float(fast[0, 1, 20, 20]) < 255
+    assert torch.equal(fast.double(), median_filter(u.double(), 5))
+    assert torch.equal(median_filter(u, 1), u)
+    with pytest.raises(UserError, match="median"):
+        FlowParams(median=4)
