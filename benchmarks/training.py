@@ -7,6 +7,9 @@ each fold training on the other subjects' clips for 50 epochs, times the profile
 68 x 50 x (442 - 442 / 68) samples per seed.
 
     python benchmarks/training.py [--model meganet] [--size 224] [--samples 128] [--runs 3] [--device cpu|cuda]
+                                  [--mixed-precision auto|on|off] [--channels-last auto|on|off]
+
+The speed settings default to params.yaml's (auto: on for CUDA only); the output file names them when they are on.
 """
 
 import argparse
@@ -33,6 +36,8 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=128)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--mixed-precision", choices=("auto", "on", "off"), default=None)
+    ap.add_argument("--channels-last", choices=("auto", "on", "off"), default=None)
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = ap.parse_args()
     params = Params.load("params.yaml")
@@ -41,7 +46,11 @@ def main() -> None:
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(args.samples, 3, args.size, args.size, generator=gen)
     y = torch.randint(0, 3, (args.samples,), generator=gen)
-    recipe = Recipe(1, t.batch_size, t.lr, t.weight_decay, t.focal_gamma, t.hflip, tuple(t.rotations))
+    recipe = Recipe(1, t.batch_size, t.lr, t.weight_decay, t.focal_gamma, t.hflip, tuple(t.rotations),
+                    args.mixed_precision or t.mixed_precision, args.channels_last or t.channels_last)
+    speed = recipe.speed(device)
+    settings = [f"{speed.autocast}".replace("torch.", "") + " autocast"] if speed.autocast else []
+    settings += ["channels_last"] if speed.layout == torch.channels_last else []
     model = create_model(args.model, num_classes=3)
     train(model, x, y, ("signed",) * 3, recipe, device, seed=0)  # warm-up: allocation, kernels
     seconds = []
@@ -58,19 +67,21 @@ def main() -> None:
     seeds = len(paper["seeds"])
     result = {"model": args.model, "size": args.size, "batch_size": t.batch_size, "device": str(device),
               "torch_threads": torch.get_num_threads(), "cpu": platform.processor() or platform.machine(),
-              "epoch_seconds": [round(s, 2) for s in seconds], "samples_per_s": round(rate, 2),
+              "speed_settings": settings, "epoch_seconds": [round(s, 2) for s in seconds],
+              "samples_per_s": round(rate, 2),
               "composite_loso_hours_per_seed": round(per_seed / rate / 3600, 1),
               "composite_loso_hours_all_seeds": round(seeds * per_seed / rate / 3600, 1), "seeds": seeds}
     lines = [f"{args.model} at {args.size} px, batch {t.batch_size}, flips + rotations on the device, focal loss, Adam; "
-             f"device {device} ({torch.get_num_threads()} threads); median of {args.runs} epochs of {args.samples} "
-             "samples:", "",
+             f"device {device} ({torch.get_num_threads()} threads), {', '.join(settings) or 'float32'}; median of "
+             f"{args.runs} epochs of {args.samples} samples:", "",
              "| samples/s (training) | composite LOSO, one seed (68 folds x 50 epochs) | all the paper profile's seeds |",
              "|---|---|---|",
              f"| {rate:.1f} | {result['composite_loso_hours_per_seed']} h | {result['composite_loso_hours_all_seeds']} h "
              f"({seeds} seeds) |"]
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"training_{device.type}.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.out / f"training_{device.type}.md").write_text("\n".join(lines) + "\n")
+    name = "_".join([f"training_{device.type}", *(x.split()[0] for x in settings)])
+    (args.out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (args.out / f"{name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

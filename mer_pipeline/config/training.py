@@ -31,11 +31,15 @@ class TrainParams:
     split_seed: int = 0  # the 90/10 split; the same for every training seed
     seeds: tuple[int, ...] = ()  # training seeds; empty: the profile's
     save_checkpoints: str = "last"
+    mixed_precision: str = "auto"  # auto (on CUDA) | on | off: autocast to bfloat16 (float16 + loss scaling on GPUs without it)
+    channels_last: str = "auto"  # auto (on CUDA) | on | off: NHWC activations
     run: tuple[str, ...] = ()
 
     def __post_init__(self):
         check_choice("train.profile", self.profile, tuple(self.profiles) or ("cpu",))
         check_choice("train.save_checkpoints", self.save_checkpoints, ("all", "last", "none"))
+        check_choice("train.mixed_precision", self.mixed_precision, ("auto", "on", "off"))
+        check_choice("train.channels_last", self.channels_last, ("auto", "on", "off"))
         prof = self.profiles.get(self.profile, {})
         if set(prof) - {"epochs", "input_size", "seeds"}:
             raise UserError(f"train.profiles.{self.profile}: only epochs, input_size and seeds may be set")

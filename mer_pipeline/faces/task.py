@@ -86,6 +86,7 @@ class FacesTask:
     dataset_root: str
     params: FacesParams
     landmarker: Landmarker | None = field(default=None, compare=False)
+    cv_threads: int = 0  # OpenCV threads per process (0: OpenCV's default); 1 on a local cluster of one per core
     kind: str = "faces"
 
     def reference(self, rec: ClipRecord) -> int:
@@ -101,6 +102,10 @@ class FacesTask:
 
     def compute(self, pending: list[engine.Pending]) -> list[dict[str, np.ndarray] | ClipError]:
         lm = self.landmarker or process_landmarker(self.params.min_detection_confidence, self.params.max_faces)
+        if self.cv_threads:
+            import cv2
+
+            cv2.setNumThreads(self.cv_threads)
         out = []
         for p in pending:
             rec, (raw, _) = p.item, p.state
@@ -133,9 +138,9 @@ def run_faces(records: list[ClipRecord], dataset_root: Path, out: Path, params: 
               scale: Scale = Scale(), compute: bool = True) -> dict:
     """Write the faces store; entries already complete for the same content key are kept. Returns counts."""
     store.open_store(out, faces_provenance(params, index_meta))
-    task = FacesTask(str(out), str(dataset_root), params, landmarker)
     if landmarker is not None:  # an injected landmarker (tests) stays in this process
         scale = Scale()
+    task = FacesTask(str(out), str(dataset_root), params, landmarker, cv_threads=1 if scale.workers else 0)
     outcomes = engine.run(task, records, cache, scale, compute=compute, progress=progress)
     root, flagged = store.open_existing(out), 0
     for rec, o in zip(records, outcomes):

@@ -32,7 +32,8 @@ LIBRARIES = ("torch", "torchvision", "numpy")
 
 
 def recipe_of(t: TrainParams) -> Recipe:
-    return Recipe(t.epochs, t.batch_size, t.lr, t.weight_decay, t.focal_gamma, t.hflip, t.rotations)
+    return Recipe(t.epochs, t.batch_size, t.lr, t.weight_decay, t.focal_gamma, t.hflip, t.rotations,
+                  t.mixed_precision, t.channels_last)
 
 
 def run_experiment(name: str, exp: ExperimentParams, t: TrainParams, class_names: list[str], stores: ModalitiesParams,
@@ -86,7 +87,7 @@ def _run_seed(seed, exp, t, samples, folds, k, class_names, out, device, progres
         model = create_model(exp.model, k, in_chans, **exp.model_params)
         train(model, samples.x[fold.train], samples.y[fold.train], samples.kinds, recipe_of(t), device, fold_seed,
               on_epoch=lambda e, loss, name=fold.name: losses.append((seed, name, e + 1, loss)))
-        p = predict(model, samples.x[fold.test], device).numpy()
+        p = predict(model, samples.x[fold.test], device, speed=recipe_of(t).speed(device)).numpy()
         probs[fold.test], pred[fold.test], fold_of[fold.test] = p, p.argmax(1), fold.name
         per_fold[fold.name] = {k2: v for k2, v in scores(y[fold.test], pred[fold.test], k).items()
                                if k2 in ("acc", "uf1", "uar", "n")}

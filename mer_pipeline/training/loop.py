@@ -20,6 +20,30 @@ class Recipe:
     focal_gamma: float
     hflip: bool
     rotations: tuple[float, ...]
+    mixed_precision: str = "off"  # auto (on CUDA) | on | off
+    channels_last: str = "off"  # auto (on CUDA) | on | off
+
+    def speed(self, device: torch.device) -> "Speed":
+        """The speed settings on `device` (auto: on for CUDA only, so CPU results never depend on them)."""
+        on = {"on": True, "off": False, "auto": device.type == "cuda"}
+        amp = on[self.mixed_precision]
+        bf16 = device.type != "cuda" or torch.cuda.is_bf16_supported()
+        return Speed(torch.bfloat16 if amp and bf16 else torch.float16 if amp else None,
+                     torch.channels_last if on[self.channels_last] else torch.preserve_format)
+
+
+@dataclass(frozen=True)
+class Speed:
+    """autocast: the autocast dtype (None: float32 throughout); layout: the memory format of inputs and weights."""
+
+    autocast: torch.dtype | None
+    layout: torch.memory_format
+
+    def forward(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """model(x) under these settings; float32 logits."""
+        x = x.contiguous(memory_format=self.layout)
+        with torch.autocast(x.device.type, dtype=self.autocast or torch.float32, enabled=self.autocast is not None):
+            return model(x).float()
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -41,8 +65,10 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, kinds: tuple[str, 
     """Train on (x (N, C, S, S) in [0, 1], y (N,)) for recipe.epochs epochs; `kinds` names each channel's meaning
     for the augmentation (training/augment.py); `on_epoch(epoch, mean_loss)`."""
     gen = seed_everything(seed)
-    model.to(device).train()
+    speed = recipe.speed(device)
+    model.to(device, memory_format=speed.layout).train()
     opt = torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+    scaler = torch.amp.GradScaler(device.type, enabled=speed.autocast == torch.float16)  # float16 gradients underflow
     aug = Augmentation(recipe.hflip, recipe.rotations)
     for epoch in range(recipe.epochs):
         order, total = torch.randperm(len(x), generator=gen), 0.0
@@ -51,10 +77,11 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, kinds: tuple[str, 
             if len(idx) < 2:  # BatchNorm needs two samples
                 continue
             xb = normalise(augment(x[idx].to(device), kinds, aug, gen))
-            loss = focal_loss(model(xb), y[idx].to(device), recipe.focal_gamma)
+            loss = focal_loss(speed.forward(model, xb), y[idx].to(device), recipe.focal_gamma)
             opt.zero_grad()
-            loss.backward()
-            opt.step()
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
             total += loss.item() * len(idx)
         if on_epoch:
             on_epoch(epoch, total / len(x))
@@ -62,9 +89,10 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, kinds: tuple[str, 
 
 
 @torch.no_grad()
-def predict(model: nn.Module, x: torch.Tensor, device: torch.device, batch_size: int = 64) -> torch.Tensor:
+def predict(model: nn.Module, x: torch.Tensor, device: torch.device, batch_size: int = 64,
+            speed: Speed = Speed(None, torch.preserve_format)) -> torch.Tensor:
     """Class probabilities (N, K)."""
-    model.to(device).eval()
-    out = [torch.softmax(model(normalise(x[i : i + batch_size]).to(device)), 1).cpu()
+    model.to(device, memory_format=speed.layout).eval()
+    out = [torch.softmax(speed.forward(model, normalise(x[i : i + batch_size]).to(device)), 1).cpu()
            for i in range(0, len(x), batch_size)]
     return torch.cat(out)
