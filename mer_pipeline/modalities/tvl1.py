@@ -51,7 +51,8 @@ def _divergence(px: torch.Tensor, py: torch.Tensor) -> torch.Tensor:
 
 
 def warp(img: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-    """Sample img (B, C, H, W) at x + flow(x) (bicubic, as OpenCV's DualTVL1; border values outside). flow (B, 2, H, W)."""
+    """Sample img (B, C, H, W) at x + flow(x), bicubic as OpenCV's DualTVL1, border values outside. flow (B, 2, H,
+    W)."""
     b, _, h, w = img.shape
     ys, xs = torch.meshgrid(torch.arange(h, dtype=img.dtype, device=img.device),
                             torch.arange(w, dtype=img.dtype, device=img.device), indexing="ij")
