@@ -2,11 +2,12 @@
 
 A synthetic dataset in CASME II's layout at CASME II's frame size (params `synth`, head motion on; 640 px frames,
 65 per clip) is indexed once; then, interleaved (A B A B ...): decoding every onset..offset frame (read + cv2.imdecode,
-one process), and the faces stage with the params' stabilisation (one process, one mediapipe graph). The ratio is
+one process), and the faces stage with the params' stabilisation in one process as the CLI runs it (one clip thread
+per core, up to 4, each with its own mediapipe graph; `clip_threads`). The ratio is
 per frame, so it holds at any clip count: CASME II's 255 clips are `--subjects 16 --clips-per-class 4` (about 10
 minutes to generate on 2 cores); the default is an eighth of that. `--workers 0 2` also times the stage on a local
 dask cluster of 2 worker processes (one per core; its start-up included). One extra in-process faces run under
-cProfile gives the share of each kind of work (main thread: the writer thread's compression shows as waiting).
+cProfile, on one thread, gives the share of each kind of work (the writer thread's work shows as waiting).
 
     python benchmarks/faces.py [--subjects 4] [--clips-per-class 2] [--frames 65] [--size 640] [--runs 3]
                                [--workers 0 2]
@@ -30,7 +31,7 @@ from mer_pipeline.config import DatasetParams, Params, Scale
 from mer_pipeline.datasets import ADAPTERS
 from mer_pipeline.datasets.index import build_index, index_meta, read_index, write_index
 from mer_pipeline.faces.landmarks import MediapipeLandmarker
-from mer_pipeline.faces.task import run_faces
+from mer_pipeline.faces.task import clip_threads, run_faces
 from mer_pipeline.problems import ProblemLog
 from mer_pipeline.synth.generate import generate
 
@@ -49,14 +50,12 @@ def decode_only(records, root: Path) -> float:
     return time.perf_counter() - start
 
 
-def faces_once(records, meta, root: Path, store: Path, params, landmarker, workers: int = 0) -> float:
+def faces_once(records, meta, root: Path, store: Path, params, landmarker=None, workers: int = 0) -> float:
+    """The stage's time; no `landmarker`: as the CLI runs it (each clip thread or worker builds its own graph)."""
     shutil.rmtree(store, ignore_errors=True)
     start = time.perf_counter()
     log = ProblemLog("bench")
-    if workers:  # each worker process builds its own mediapipe graph, as the stage does
-        run_faces(records, root, store, params.faces, meta, None, log, scale=Scale(workers=workers))
-    else:
-        run_faces(records, root, store, params.faces, meta, landmarker, log)
+    run_faces(records, root, store, params.faces, meta, landmarker, log, scale=Scale(workers=workers))
     if any(p.action == "skipped" for p in log.items):
         raise SystemExit(f"faces skipped clips: {[p.line() for p in log.items][:3]}")
     return time.perf_counter() - start
@@ -107,11 +106,12 @@ def main() -> None:
         for _ in range(args.runs):  # interleaved: the machine's noise hits all alike
             decode.append(decode_only(records, root))
             for w in args.workers:
-                faces[w].append(faces_once(records, meta, root, store, params, landmarker, w))
+                faces[w].append(faces_once(records, meta, root, store, params, workers=w))
         shares = profile_shares(records, meta, root, store, params, landmarker)
         landmarker.close()
     ratios = {w: [f / d for f, d in zip(faces[w], decode)] for w in args.workers}
-    where = {w: "one process" if not w else f"{w} dask worker processes" for w in args.workers}
+    where = {w: f"one process, {clip_threads()} clip threads" if not w else f"{w} dask worker processes"
+             for w in args.workers}
     result = {"clips": len(records), "frames": frames, "frame_px": args.size, "stabilise": params.faces.stabilise,
               "runs": args.runs, "generate_s": round(generated, 1), "decode_s": [round(v, 3) for v in decode],
               "faces_s": {where[w]: [round(v, 3) for v in faces[w]] for w in args.workers},
@@ -126,7 +126,7 @@ def main() -> None:
              f"| decode only | {result['decode_ms_per_frame']} | 1 |"]
     lines += [f"| faces stage, {where[w]} | {result['faces_ms_per_frame'][where[w]]} | "
               f"{result['ratio_median'][where[w]]}x |" for w in args.workers]
-    lines += ["", "| where the faces stage's time goes (cProfile, own time, one process) | share |", "|---|---|"]
+    lines += ["", "| where the faces stage's time goes (cProfile, own time, one thread) | share |", "|---|---|"]
     lines += [f"| {k} | {100 * v:.0f} % |" for k, v in result["profile_shares"].items()]
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "faces.json").write_text(json.dumps(result, indent=2) + "\n")

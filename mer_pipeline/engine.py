@@ -156,7 +156,7 @@ def run(task: Task, items: Sequence, cache: CacheParams = CacheParams(), scale: 
         results = run_tasks(_run_one, (task, cache, compute), list(items), scale, progress)
         return [o for r in results for o in r]
     batches = [items[i : i + batch_size] for i in range(0, len(items), batch_size)]
-    with Writer() as writer:
+    with Writer(depth=max(2, batch_size)) as writer:  # a whole batch's writes while the next computes
         outcomes = [o for b in (progress(batches) if progress else batches)
                     for o in run_batch(task, b, cache, compute, writer)]
     return [o.result() if isinstance(o, Future) else o for o in outcomes]

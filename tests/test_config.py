@@ -33,6 +33,8 @@ def test_wrong_type_and_bad_choice():
         build(FacesParams, {"size": "big"}, "faces")
     with pytest.raises(UserError, match="faces.equalise must be one of none, global, clahe"):
         build(FacesParams, {"equalise": "hist"}, "faces")
+    with pytest.raises(UserError, match=r"faces.registration_stride must be in \[0, 8\], got 9"):
+        build(FacesParams, {"registration_stride": 9}, "faces")
 
 
 def test_mistakes_anywhere_fail_when_params_are_loaded(raw):

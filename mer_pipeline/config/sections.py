@@ -88,6 +88,7 @@ class FacesParams:
     stabilise: str = "registration"
     registration_passes: int = 1
     registration_preset: str = "medium"  # DIS preset of the registration flow: ultrafast | fast | medium
+    registration_stride: int = 4  # DIS patch stride, px; 0: the preset's own (medium's is 3)
     registration_size: int = 224  # side (px) of the canvas the registration runs on
     forehead: bool = True
     check_every: int = 8
@@ -110,6 +111,8 @@ class FacesParams:
         if self.size < 32 or self.registration_size < 32:
             raise UserError(f"faces.size and faces.registration_size must be at least 32, got {self.size} and "
                             f"{self.registration_size}")
+        if not 0 <= self.registration_stride <= 8:  # DIS patches are 8 px: a wider stride leaves gaps
+            raise UserError(f"faces.registration_stride must be in [0, 8], got {self.registration_stride}")
         if not 0.1 <= self.eye_distance <= 0.8 or not 0.1 <= self.eye_y <= 0.7:
             raise UserError("faces.eye_distance must be in [0.1, 0.8] and faces.eye_y in [0.1, 0.7]")
         if not (0 <= self.margin_top <= 0.3 and 0 <= self.margin_bottom <= 0.3):

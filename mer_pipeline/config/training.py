@@ -31,7 +31,8 @@ class TrainParams:
     split_seed: int = 0  # the 90/10 split; the same for every training seed
     seeds: tuple[int, ...] = ()  # training seeds; empty: the profile's
     save_checkpoints: str = "last"
-    mixed_precision: str = "auto"  # auto (on CUDA) | on | off: autocast to bfloat16 (float16 + loss scaling on GPUs without it)
+    # auto (on CUDA) | on | off: autocast to bfloat16 (float16 + loss scaling on GPUs without it)
+    mixed_precision: str = "auto"
     channels_last: str = "auto"  # auto (on CUDA) | on | off: NHWC activations
     run: tuple[str, ...] = ()
 

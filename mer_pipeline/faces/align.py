@@ -5,6 +5,8 @@ Convention: points are (x, y) pixels, origin top-left; the 2x3 matrix maps sourc
 cv2.warpAffine takes it without WARP_INVERSE_MAP).
 """
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 
@@ -65,19 +67,19 @@ def crop_similarity(landmarks: np.ndarray, params: FacesParams) -> np.ndarray:
     return np.array([[a.real, -a.imag, b.real], [a.imag, a.real, b.imag]])
 
 
-def apply_alignment(frames: np.ndarray, matrices: np.ndarray, size: int) -> np.ndarray:
+def apply_alignment(frames: Sequence[np.ndarray], matrices: np.ndarray, size: int) -> np.ndarray:
     """Warp each frame with its matrix (bicubic: after stabilisation each frame is resampled at its own sub-pixel
     phase, and bilinear blur, which depends on the phase, reads as flow; measured in benchmarks/stabilisation.py).
 
     Args:
-        frames: (T, H, W, 3) uint8.
+        frames: T (H, W, 3) uint8 (an array or a list).
         matrices: (T, 2, 3) source -> destination, one per frame (or one (2, 3) for all).
         size: output side in pixels.
 
     Returns:
         (T, size, size, 3) uint8.
     """
-    assert frames.ndim == 4 and frames.shape[-1] == 3, frames.shape
+    assert all(f.ndim == 3 and f.shape[-1] == 3 for f in frames), [f.shape for f in frames[:1]]
     matrices = np.broadcast_to(matrices, (len(frames), 2, 3))
     out = np.empty((len(frames), size, size, 3), np.uint8)
     for f, m, o in zip(frames, matrices, out):

@@ -7,9 +7,9 @@ faces entry is imported from here.
 """
 
 import hashlib
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import cv2
@@ -61,22 +61,22 @@ def read_frame_bytes(root: Path, files: tuple[str, ...], clip_id: str) -> tuple[
     return raw, digest.hexdigest()
 
 
-def decode_frames(raw: list[bytes], root: Path, files: tuple[str, ...], clip_id: str) -> np.ndarray:
-    """(T, H, W, 3) uint8 RGB, decoded straight to RGB; grayscale frames (SAMM) are replicated to 3 channels."""
-    frames = None
-    for t, (data, name) in enumerate(zip(raw, files)):
+def decode_frames(raw: list[bytes], root: Path, files: tuple[str, ...], clip_id: str) -> list[np.ndarray]:
+    """T (H, W, 3) uint8 RGB frames, decoded straight to RGB (kept as decoded: no copy into one array);
+    grayscale frames (SAMM) are replicated to 3 channels."""
+    frames = []
+    for data, name in zip(raw, files):
         rgb = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR_RGB)
         if rgb is None:
             raise ClipError(clip_id, f"frame {root / name} cannot be decoded")
-        if frames is None:
-            frames = np.empty((len(raw), *rgb.shape), np.uint8)
-        elif rgb.shape != frames.shape[1:]:
+        if frames and rgb.shape != frames[0].shape:
             raise ClipError(clip_id, f"frame {root / name} is {rgb.shape[1]}x{rgb.shape[0]}, unlike the clip's first")
-        frames[t] = rgb
+        frames.append(rgb)
     return frames
 
 
-def align_clip(frames: np.ndarray, reference: int, landmarker: Landmarker, params: FacesParams, clip_id: str) -> AlignedClip:
+def align_clip(frames: Sequence[np.ndarray], reference: int, landmarker: Landmarker, params: FacesParams,
+               clip_id: str) -> AlignedClip:
     """Align, stabilise and equalise a clip; frame `reference` (index into frames) sets the alignment."""
     found = faces_of(landmarker(frames[reference]))
     landmarks = largest(found)
@@ -97,9 +97,16 @@ def align_clip(frames: np.ndarray, reference: int, landmarker: Landmarker, param
                        np.array(len(found)))
 
 
-@lru_cache(maxsize=2)
-def process_landmarker(min_detection_confidence: float, max_faces: int) -> Landmarker:
-    """One mediapipe graph per process (graphs do not pickle; each dask worker builds its own)."""
+_local = threading.local()
+
+
+def thread_landmarker(min_detection_confidence: float, max_faces: int) -> Landmarker:
+    """One mediapipe graph per thread (graphs neither pickle nor take calls from two threads at once; each dask worker
+    and each of a process's clip threads builds its own, once)."""
     from mer_pipeline.faces.landmarks import MediapipeLandmarker
 
-    return MediapipeLandmarker(min_detection_confidence, max_faces)
+    graphs = _local.__dict__.setdefault("graphs", {})
+    key = (min_detection_confidence, max_faces)
+    if key not in graphs:
+        graphs[key] = MediapipeLandmarker(min_detection_confidence, max_faces)
+    return graphs[key]

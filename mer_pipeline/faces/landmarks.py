@@ -24,6 +24,9 @@ class MediapipeLandmarker:
             warnings.simplefilter("ignore")  # protobuf deprecation noise from mediapipe's own import
             import mediapipe as mp
 
+        # protobuf's GetPrototype deprecation, raised from mediapipe's process(): a filter for the process, as
+        # catch_warnings is not thread-safe (clip threads each call their own graph)
+        warnings.filterwarnings("ignore", r"SymbolDatabase\.GetPrototype\(\) is deprecated", UserWarning)
         self._mesh = mp.solutions.face_mesh.FaceMesh(
             static_image_mode=True,
             max_num_faces=max_faces,
@@ -42,9 +45,7 @@ class MediapipeLandmarker:
         """
         if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
             raise ValueError(f"expected (H, W, 3) uint8 RGB, got {rgb.shape} {rgb.dtype}")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # protobuf's GetPrototype deprecation, once per process
-            result = self._mesh.process(np.ascontiguousarray(rgb))
+        result = self._mesh.process(np.ascontiguousarray(rgb))
         h, w = rgb.shape[:2]
         return [np.array([[p.x * w, p.y * h] for p in face.landmark], dtype=np.float64)
                 for face in result.multi_face_landmarks or []]

@@ -6,18 +6,18 @@ Methods (params `faces.stabilise`):
 - landmarks: mediapipe landmarks on every frame; a least-squares similarity from the rigid landmarks (forehead, nose
   bridge, outer eye corners) onto the reference's. Landmark jitter goes straight into the clip.
 - registration: each frame, pre-aligned with the reference transform, registered onto the aligned reference frame by
-  a robust (RANSAC, then least squares on the inliers) similarity fit to dense optical flow (OpenCV DIS) on a mask of the rigid
-  regions taken from the reference landmarks (forehead, nose bridge, outer eye corners, temples; not mouth, brows or
+  a robust (RANSAC, then least squares on the inliers) similarity fit to dense optical flow (OpenCV DIS) on a mask of
+  the rigid regions taken from the reference landmarks (forehead, nose bridge, outer eye corners, temples; not mouth, brows or
   eyelids, which carry the expression); each frame starts from its predecessor's estimate.
 
 Convention: points are (x, y) pixels, origin top-left; matrices are 2x3 source -> aligned (as cv2.warpAffine takes
-them). A frame's quality numbers: `scores` (registration: share of mask pixels whose flow agrees with the fit within 0.3 px; landmarks: 1 - fit residual /
-10 px; none: 1), `motion` (px at the aligned size: how far the head had moved the face-hull points from where they
+them). A frame's quality numbers: `scores` (registration: share of mask pixels whose flow agrees with the fit within
+0.3 px; landmarks: 1 - fit residual / 10 px; none: 1), `motion` (px at the aligned size: how far the head had moved the face-hull points from where they
 are on the reference), `check` (px: on every `check_every`-th frame, landmarks found on the stabilised frame against
 the reference's aligned landmarks on the rigid regions; -1 = no face found there; NaN = not checked).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -29,7 +29,7 @@ from mer_pipeline.faces.align import transform_points
 # Face-mesh indices of regions that do not move with the expressions (forehead, nose bridge, outer eye corners).
 FOREHEAD = (10, 109, 67, 103, 54, 338, 297, 332, 284, 151)  # not the skin just above the brows
 NOSE_BRIDGE = (168, 6, 197, 195, 5, 4, 122, 351, 188, 412)  # the dorsum, not the wings (AU9)
-TEMPLES = ((127, 234, 93, 137, 34, 143), (356, 454, 323, 366, 264, 372))  # beside the eyes: a wide base  # face contour beside the eyes: a wide base
+TEMPLES = ((127, 234, 93, 137, 34, 143), (356, 454, 323, 366, 264, 372))  # face contour beside the eyes: a wide base
 EYE_CORNERS = ((33, 130, 226), (263, 359, 446))  # outer corners, not the lids
 RIGID_LANDMARKS = tuple(sorted({*FOREHEAD, *NOSE_BRIDGE, *EYE_CORNERS[0], *EYE_CORNERS[1], *TEMPLES[0],
                                  *TEMPLES[1]}))
@@ -90,12 +90,15 @@ class Registration:
 
     def __init__(self, canvas: np.ndarray, reference: np.ndarray, mask: np.ndarray, params: FacesParams):
         """canvas: (2, 3) source -> canvas; reference: (H, W, 3) uint8 RGB reference frame; mask: the canvas's."""
-        self.canvas, self.shape = canvas, (mask.shape[1], mask.shape[0])  # (width, height)
+        self.shape = (mask.shape[1], mask.shape[0])  # (width, height)
         self.levels = 0  # pyrDown steps before warping: the canvas never samples the source sparser than 2:1
         while np.sqrt(abs(np.linalg.det(canvas[:, :2]))) * 2 ** self.levels < 0.5:
             self.levels += 1
+        self.canvas = to3(canvas) @ np.diag([2.0 ** self.levels, 2.0 ** self.levels, 1.0])  # reduced source -> canvas
         self.template = np.clip(self.view(self.grey(reference), np.eye(2, 3)), 0, 255).astype(np.uint8)
         self.dis = cv2.DISOpticalFlow_create(PRESETS[params.registration_preset])
+        if params.registration_stride:
+            self.dis.setPatchStride(params.registration_stride)
         ys, xs = np.nonzero(mask[::2, ::2])
         self.rows, self.cols = ys * 2, xs * 2  # mask pixels, every other row and column
         self.q = np.stack([self.cols, self.rows], 1).astype(np.float32)  # (N, 2) as (x, y)
@@ -110,8 +113,7 @@ class Registration:
 
     def view(self, grey: np.ndarray, warp: np.ndarray) -> np.ndarray:
         """The canvas view of a grey frame moved by `warp` (template -> canvas coords): view(q) = canvas(W q)."""
-        reduce = np.diag([2.0 ** -self.levels, 2.0 ** -self.levels, 1.0])
-        m = (np.linalg.inv(to3(warp)) @ to3(self.canvas) @ np.linalg.inv(reduce))[:2]
+        m = (np.linalg.inv(to3(warp)) @ self.canvas)[:2]
         moved = cv2.warpAffine(grey, m, self.shape, flags=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_REPLICATE)
         return cv2.GaussianBlur(moved.astype(np.float32), (0, 0), 1.0)
@@ -138,19 +140,19 @@ class Registration:
         return warp, share
 
 
-def stabilise(frames: np.ndarray, reference: int, ref_matrix: np.ndarray, ref_landmarks: np.ndarray,
+def stabilise(frames: Sequence[np.ndarray], reference: int, ref_matrix: np.ndarray, ref_landmarks: np.ndarray,
               params: FacesParams, locate: Locate) -> Stabilised:
     """Per-frame transforms of a clip (see the module doc).
 
     Args:
-        frames: (T, H, W, 3) uint8 RGB source frames.
+        frames: T (H, W, 3) uint8 RGB source frames (an array or a list).
         reference: index of the reference frame.
         ref_matrix: (2, 3) source -> aligned transform of the reference frame.
         ref_landmarks: (N, 2) landmarks of the reference frame, source pixels.
         locate: (RGB frame, expected landmarks) -> the landmarks of the face nearest to them, or None (used by
             `landmarks` and for the tracking checks).
     """
-    assert frames.ndim == 4 and ref_matrix.shape == (2, 3), (frames.shape, ref_matrix.shape)
+    assert frames[0].ndim == 3 and ref_matrix.shape == (2, 3), (frames[0].shape, ref_matrix.shape)
     T, size = len(frames), params.size
     ref_aligned = transform_points(ref_landmarks, ref_matrix)
     hull = ref_aligned[:HULL]

@@ -6,6 +6,8 @@ cache, else computed (faces/clip.py) and published. No face on the reference fra
 clip is reported and skipped, never fatal.
 """
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -19,7 +21,7 @@ from mer_pipeline.datasets.index import read_index
 from mer_pipeline.errors import ClipError
 from mer_pipeline.faces.align import transform_points
 from mer_pipeline.faces.clip import LIBRARIES, AlignedClip, Landmarker, align_clip, decode_frames, \
-    process_landmarker, read_frame_bytes
+    read_frame_bytes, thread_landmarker
 from mer_pipeline.faces.landmarks import eye_centres
 from mer_pipeline.faces.quality import write_quality
 from mer_pipeline.faces.stabilise import flags
@@ -77,6 +79,20 @@ def faces_entry(rec: ClipRecord, clip: AlignedClip, reference: int, checksum: st
     )
 
 
+MAX_THREADS = 4  # clip threads in one process; beyond that, a dask cluster (--workers) scales without the GIL
+
+
+def clip_threads() -> int:
+    """Clips computed at once in one process: one per core this process may use, at most MAX_THREADS."""
+    return max(1, min(len(os.sched_getaffinity(0)), MAX_THREADS))
+
+
+@lru_cache(maxsize=1)
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """The process's clip threads, kept for the process's life so that each builds its mediapipe graph once."""
+    return ThreadPoolExecutor(threads, thread_name_prefix="faces")
+
+
 @dataclass(frozen=True)
 class FacesTask:
     """The engine's task for faces: items are clip records. Holds paths and params (travels to dask workers);
@@ -86,7 +102,8 @@ class FacesTask:
     dataset_root: str
     params: FacesParams
     landmarker: Landmarker | None = field(default=None, compare=False)
-    cv_threads: int = 0  # OpenCV threads per process (0: OpenCV's default); 1 on a local cluster of one per core
+    cv_threads: int = 0  # OpenCV threads per process (0: OpenCV's default); 1 when processes or threads share the cores
+    threads: int = 1  # clips of a batch computed at once, each on its own thread with its own mediapipe graph
     kind: str = "faces"
 
     def reference(self, rec: ClipRecord) -> int:
@@ -101,20 +118,22 @@ class FacesTask:
         return entry.content_key if entry else None
 
     def compute(self, pending: list[engine.Pending]) -> list[dict[str, np.ndarray] | ClipError]:
-        lm = self.landmarker or process_landmarker(self.params.min_detection_confidence, self.params.max_faces)
         if self.cv_threads:
             import cv2
 
             cv2.setNumThreads(self.cv_threads)
-        out = []
-        for p in pending:
-            rec, (raw, _) = p.item, p.state
-            try:
-                frames = decode_frames(raw, Path(self.dataset_root), rec.key_frame_files(), rec.clip_id)
-                out.append(align_clip(frames, self.reference(rec), lm, self.params, rec.clip_id).arrays())
-            except ClipError as err:
-                out.append(err)
-        return out
+        if self.threads > 1 and len(pending) > 1:  # OpenCV and mediapipe release the GIL: the cores share the clips
+            return list(_pool(self.threads).map(self._compute_one, pending))
+        return [self._compute_one(p) for p in pending]
+
+    def _compute_one(self, p: engine.Pending) -> dict[str, np.ndarray] | ClipError:
+        lm = self.landmarker or thread_landmarker(self.params.min_detection_confidence, self.params.max_faces)
+        rec, (raw, _) = p.item, p.state
+        try:
+            frames = decode_frames(raw, Path(self.dataset_root), rec.key_frame_files(), rec.clip_id)
+            return align_clip(frames, self.reference(rec), lm, self.params, rec.clip_id).arrays()
+        except ClipError as err:
+            return err
 
     def write(self, p: engine.Pending, arrays: dict[str, np.ndarray]) -> None:
         clip = AlignedClip(**arrays)
@@ -138,10 +157,13 @@ def run_faces(records: list[ClipRecord], dataset_root: Path, out: Path, params: 
               scale: Scale = Scale(), compute: bool = True) -> dict:
     """Write the faces store; entries already complete for the same content key are kept. Returns counts."""
     store.open_store(out, faces_provenance(params, index_meta))
-    if landmarker is not None:  # an injected landmarker (tests) stays in this process
+    if landmarker is not None:  # an injected landmarker (tests) stays in this process, on this thread
         scale = Scale()
-    task = FacesTask(str(out), str(dataset_root), params, landmarker, cv_threads=1 if scale.workers else 0)
-    outcomes = engine.run(task, records, cache, scale, compute=compute, progress=progress)
+    threads = clip_threads() if landmarker is None and not (scale.workers or scale.scheduler) else 1
+    task = FacesTask(str(out), str(dataset_root), params, landmarker, threads=threads,
+                     cv_threads=1 if scale.workers or threads > 1 else 0)
+    # batches of a few clips per thread: a thread that finishes early takes the next clip of the batch
+    outcomes = engine.run(task, records, cache, scale, batch_size=4 * threads, compute=compute, progress=progress)
     root, flagged = store.open_existing(out), 0
     for rec, o in zip(records, outcomes):
         if o.problem:

@@ -78,7 +78,8 @@ def write_entry(root: zarr.Group, entry: FacesEntry, frames: np.ndarray) -> None
     group = root.require_group(CLIPS).create_group(entry.clip_id, overwrite=True,
                                                    attributes={**entry.to_attrs(), "complete": False})
     chunks = (1, *frames.shape[1:]) if frames.ndim >= 3 else frames.shape
-    arr = group.create_array("frames", shape=frames.shape, dtype=frames.dtype, chunks=chunks, shards=frames.shape)
+    arr = group.create_array("frames", shape=frames.shape, dtype=frames.dtype, chunks=chunks, shards=frames.shape,
+                             compressors=None)
     arr[...] = frames
     group.attrs["complete"] = True
 

@@ -71,3 +71,29 @@ def test_corrupt_frame_skips_only_that_clip(tiny_synth, tmp_path, repo_params, l
     assert counts["skipped"] == 1 and counts["computed"] == len(records) - 1
     (problem,) = log.items
     assert problem.where == victim.clip_id and "cannot be decoded" in problem.problem
+
+
+def test_clip_threads_write_what_one_thread_writes(tiny_synth, tmp_path, repo_params, landmarker):
+    """Clips computed on two threads, each with its own mediapipe graph, give the bytes of the one-thread run, in
+    order, a corrupt clip reported in its place."""
+    import shutil
+
+    from mer_pipeline import engine
+    from mer_pipeline.faces.task import FacesTask, faces_provenance
+
+    copy = tmp_path / "synthetic"
+    shutil.copytree(tiny_synth, copy)
+    records, meta = _index(copy, tmp_path, repo_params)
+    (copy / records[2].key_frame_files()[1]).write_bytes(b"garbage")
+    params = FacesParams(size=64)
+    run_faces(records, copy, tmp_path / "one.zarr", params, meta, landmarker, ProblemLog("s"))
+    store.open_store(tmp_path / "two.zarr", faces_provenance(params, meta))
+    task = FacesTask(str(tmp_path / "two.zarr"), str(copy), params, threads=2, cv_threads=1)
+    outcomes = engine.run(task, records, batch_size=3)
+    assert [o.status for o in outcomes] == ["computed"] * 2 + ["skipped"] + ["computed"] * (len(records) - 3)
+    assert "cannot be decoded" in outcomes[2].problem
+    one, two = store.open_existing(tmp_path / "one.zarr"), store.open_existing(tmp_path / "two.zarr")
+    for rec in records[:2] + records[3:]:
+        (f1, e1), (f2, e2) = store.read_entry(one, rec.clip_id), store.read_entry(two, rec.clip_id)
+        np.testing.assert_array_equal(f1, f2)
+        assert e1 == e2

@@ -14,7 +14,7 @@ from mer_pipeline.datasets.index import build_index, index_meta, read_index, wri
 from mer_pipeline.errors import ClipError
 from mer_pipeline.evaluation.stabilisation import residual_motion, residuals
 from mer_pipeline.faces.clip import align_clip
-from mer_pipeline.faces.stabilise import Stabilised, flags, similarity_fit
+from mer_pipeline.faces.stabilise import Registration, Stabilised, flags, similarity_fit
 from mer_pipeline.faces.task import run_faces
 from mer_pipeline.problems import ProblemLog
 from mer_pipeline.synth.generate import generate, read_ground_truth
@@ -54,6 +54,13 @@ def test_registration_on_a_smaller_canvas_still_removes_the_head_motion(moving, 
     96 px the transforms are still those of the head, in the aligned face's pixels."""
     registered = _residual(moving, "registration", landmarker, registration_size=96)
     assert np.median(registered) < 0.3 and registered.max() < 1.0
+
+
+def test_registration_stride_sets_the_flow_patch_stride():
+    frame, mask = np.zeros((64, 64, 3), np.uint8), np.ones((48, 48), np.uint8)
+    for stride, used in ((4, 4), (2, 2), (0, 3)):  # 0: the medium preset's own
+        register = Registration(np.eye(2, 3), frame, mask, FacesParams(registration_stride=stride))
+        assert register.dis.getPatchStride() == used
 
 
 def test_residual_of_a_perfect_and_of_a_shifted_stabilisation():
