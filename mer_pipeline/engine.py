@@ -13,7 +13,9 @@ and `push` publishes every item the local store holds that the cache lacks. Keys
 the content (inputs, params, computed code identity), so an item is never kept or taken for stale content.
 
 In one process, computed items are published and written by one writer thread while the next batch computes
-(compression and I/O off the critical path); writes stay one at a time, in order, each completion mark last.
+(compression and I/O off the critical path); writes stay one at a time, in order, each completion mark last. With
+`threads`, several batches are prepared and computed at once on a thread pool (a stage whose compute releases
+Python's lock, as OpenCV and mediapipe do) and published in order.
 """
 
 from collections import deque
@@ -82,6 +84,12 @@ def run_batch(task: Task, items: Sequence, cache_params: CacheParams, compute: b
               writer: "Writer | None" = None) -> list[Outcome | Future]:
     """Keep, take from the cache or compute every item of one batch; outcomes in the order of `items` (with a
     `writer`, a computed item's outcome is the future of its write)."""
+    return _publish_batch(task, *_compute_batch(task, items, cache_params, compute), writer)
+
+
+def _compute_batch(task: Task, items: Sequence, cache_params: CacheParams, compute: bool) -> tuple:
+    """What a batch needs before anything is published: its kept, cached and skipped outcomes, and the arrays of the
+    items left to compute."""
     cache = open_cache(cache_params)
     outcomes: dict[int, Outcome | Future] = {}
     todo: list[tuple[int, Pending]] = []
@@ -99,15 +107,20 @@ def run_batch(task: Task, items: Sequence, cache_params: CacheParams, compute: b
             outcomes[i] = Outcome("missing")
         else:
             todo.append((i, Pending(item, key, state)))
-    if todo:
-        for (i, p), arrays in zip(todo, task.compute([p for _, p in todo])):
-            if isinstance(arrays, ClipError):
-                outcomes[i] = Outcome("skipped", arrays.reason)
-            elif writer:
-                outcomes[i] = writer.submit(_publish, task, cache, p, arrays)
-            else:
-                outcomes[i] = _publish(task, cache, p, arrays)
-    return [outcomes[i] for i in range(len(items))]
+    computed = task.compute([p for _, p in todo]) if todo else []
+    return len(items), cache, outcomes, todo, computed
+
+
+def _publish_batch(task: Task, n: int, cache, outcomes: dict, todo: list, computed: list,
+                   writer: "Writer | None") -> list[Outcome | Future]:
+    for (i, p), arrays in zip(todo, computed):
+        if isinstance(arrays, ClipError):
+            outcomes[i] = Outcome("skipped", arrays.reason)
+        elif writer:
+            outcomes[i] = writer.submit(_publish, task, cache, p, arrays)
+        else:
+            outcomes[i] = _publish(task, cache, p, arrays)
+    return [outcomes[i] for i in range(n)]
 
 
 class Writer:
@@ -150,15 +163,31 @@ def _run_one(args: tuple, item) -> list[Outcome]:
 
 
 def run(task: Task, items: Sequence, cache: CacheParams = CacheParams(), scale: Scale = Scale(),
-        batch_size: int = 1, compute: bool = True, progress: Callable | None = None) -> list[Outcome]:
-    """Every item through `run_batch`: in batches of `batch_size` in this process, or one dask task per item."""
+        batch_size: int = 1, compute: bool = True, progress: Callable | None = None,
+        threads: int = 1) -> list[Outcome]:
+    """Every item through `run_batch`: in batches of `batch_size` in this process, or one dask task per item.
+
+    In this process, `threads` > 1 prepares and computes that many batches at once on a pool of threads (the task's
+    prepare and compute must then be thread-safe); each finished batch is published in order, as it completes.
+    """
     if scale.workers or scale.scheduler:
         results = run_tasks(_run_one, (task, cache, compute), list(items), scale, progress)
         return [o for r in results for o in r]
     batches = [items[i : i + batch_size] for i in range(0, len(items), batch_size)]
-    with Writer(depth=max(2, batch_size)) as writer:  # a whole batch's writes while the next computes
-        outcomes = [o for b in (progress(batches) if progress else batches)
-                    for o in run_batch(task, b, cache, compute, writer)]
+    batches = progress(batches) if progress else batches
+    with Writer() as writer:
+        if threads <= 1:
+            outcomes = [o for b in batches for o in run_batch(task, b, cache, compute, writer)]
+        else:
+            outcomes = []
+            with ThreadPoolExecutor(threads, thread_name_prefix=f"{task.kind}-compute") as pool:
+                running: deque[Future] = deque()
+                for b in batches:  # one batch more than threads in flight: a thread never waits for the publisher
+                    running.append(pool.submit(_compute_batch, task, b, cache, compute))
+                    if len(running) > threads:
+                        outcomes += _publish_batch(task, *running.popleft().result(), writer)
+                for done in running:
+                    outcomes += _publish_batch(task, *done.result(), writer)
     return [o.result() if isinstance(o, Future) else o for o in outcomes]
 
 

@@ -7,7 +7,6 @@ clip is reported and skipped, never fatal.
 """
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -87,12 +86,6 @@ def clip_threads() -> int:
     return max(1, min(len(os.sched_getaffinity(0)), MAX_THREADS))
 
 
-@lru_cache(maxsize=1)
-def _pool(threads: int) -> ThreadPoolExecutor:
-    """The process's clip threads, kept for the process's life so that each builds its mediapipe graph once."""
-    return ThreadPoolExecutor(threads, thread_name_prefix="faces")
-
-
 @dataclass(frozen=True)
 class FacesTask:
     """The engine's task for faces: items are clip records. Holds paths and params (travels to dask workers);
@@ -103,7 +96,6 @@ class FacesTask:
     params: FacesParams
     landmarker: Landmarker | None = field(default=None, compare=False)
     cv_threads: int = 0  # OpenCV threads per process (0: OpenCV's default); 1 when processes or threads share the cores
-    threads: int = 1  # clips of a batch computed at once, each on its own thread with its own mediapipe graph
     kind: str = "faces"
 
     def reference(self, rec: ClipRecord) -> int:
@@ -122,18 +114,17 @@ class FacesTask:
             import cv2
 
             cv2.setNumThreads(self.cv_threads)
-        if self.threads > 1 and len(pending) > 1:  # OpenCV and mediapipe release the GIL: the cores share the clips
-            return list(_pool(self.threads).map(self._compute_one, pending))
-        return [self._compute_one(p) for p in pending]
-
-    def _compute_one(self, p: engine.Pending) -> dict[str, np.ndarray] | ClipError:
+        # each thread its own graph: the engine may compute batches on several threads (`clip_threads`)
         lm = self.landmarker or thread_landmarker(self.params.min_detection_confidence, self.params.max_faces)
-        rec, (raw, _) = p.item, p.state
-        try:
-            frames = decode_frames(raw, Path(self.dataset_root), rec.key_frame_files(), rec.clip_id)
-            return align_clip(frames, self.reference(rec), lm, self.params, rec.clip_id).arrays()
-        except ClipError as err:
-            return err
+        out = []
+        for p in pending:
+            rec, (raw, _) = p.item, p.state
+            try:
+                frames = decode_frames(raw, Path(self.dataset_root), rec.key_frame_files(), rec.clip_id)
+                out.append(align_clip(frames, self.reference(rec), lm, self.params, rec.clip_id).arrays())
+            except ClipError as err:
+                out.append(err)
+        return out
 
     def write(self, p: engine.Pending, arrays: dict[str, np.ndarray]) -> None:
         clip = AlignedClip(**arrays)
@@ -160,10 +151,9 @@ def run_faces(records: list[ClipRecord], dataset_root: Path, out: Path, params: 
     if landmarker is not None:  # an injected landmarker (tests) stays in this process, on this thread
         scale = Scale()
     threads = clip_threads() if landmarker is None and not (scale.workers or scale.scheduler) else 1
-    task = FacesTask(str(out), str(dataset_root), params, landmarker, threads=threads,
+    task = FacesTask(str(out), str(dataset_root), params, landmarker,
                      cv_threads=1 if scale.workers or threads > 1 else 0)
-    # batches of a few clips per thread: a thread that finishes early takes the next clip of the batch
-    outcomes = engine.run(task, records, cache, scale, batch_size=4 * threads, compute=compute, progress=progress)
+    outcomes = engine.run(task, records, cache, scale, compute=compute, progress=progress, threads=threads)
     root, flagged = store.open_existing(out), 0
     for rec, o in zip(records, outcomes):
         if o.problem:

@@ -88,8 +88,8 @@ def test_clip_threads_write_what_one_thread_writes(tiny_synth, tmp_path, repo_pa
     params = FacesParams(size=64)
     run_faces(records, copy, tmp_path / "one.zarr", params, meta, landmarker, ProblemLog("s"))
     store.open_store(tmp_path / "two.zarr", faces_provenance(params, meta))
-    task = FacesTask(str(tmp_path / "two.zarr"), str(copy), params, threads=2, cv_threads=1)
-    outcomes = engine.run(task, records, batch_size=3)
+    task = FacesTask(str(tmp_path / "two.zarr"), str(copy), params, cv_threads=1)
+    outcomes = engine.run(task, records, threads=2)
     assert [o.status for o in outcomes] == ["computed"] * 2 + ["skipped"] + ["computed"] * (len(records) - 3)
     assert "cannot be decoded" in outcomes[2].problem
     one, two = store.open_existing(tmp_path / "one.zarr"), store.open_existing(tmp_path / "two.zarr")
