@@ -1,15 +1,18 @@
 """Modality throughput on a CASME II-sized workload (default 255 clips x 60 frames of 224 px aligned faces).
 
 Compares, in clips/s: our torch modalities (batched, on --device) against a straightforward per-frame NumPy
-implementation of the same formulas and OpenCV's DualTVL1 for flow (same solver settings). Writes JSON and a
-Markdown table.
+implementation of the same formulas and OpenCV's DualTVL1 for flow (same solver settings), interleaved (torch,
+baseline, torch, baseline, ...) `--runs` times per modality (`--flow-runs` for optical flow, about 4 minutes a run on
+2 cores), median of the runs. Writes JSON and a Markdown table.
 
-    python benchmarks/modalities.py [--clips 255] [--frames 60] [--size 224] [--device cpu|cuda] [--out DIR]
+    python benchmarks/modalities.py [--clips 255] [--frames 60] [--size 224] [--device cpu|cuda] [--runs 5]
+                                    [--flow-runs 1] [--out DIR]
 """
 
 import argparse
 import json
 import platform
+import statistics
 import time
 from pathlib import Path
 
@@ -90,6 +93,8 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=60)
     ap.add_argument("--size", type=int, default=224)
     ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--flow-runs", type=int, default=1)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = ap.parse_args()
@@ -100,11 +105,14 @@ def main() -> None:
         time_torch("optical_flow", clips[:2], device, args.batch, flow)
     rows, baselines = [], numpy_baselines(flow)
     for name in registry.known():
-        t_torch = time_torch(name, clips, device, args.batch, flow)
-        start = time.perf_counter()
-        for c, k in clips:
-            baselines[name](c, k)
-        t_base = time.perf_counter() - start
+        torch_s, base_s = [], []
+        for _ in range(args.flow_runs if name == "optical_flow" else args.runs):  # interleaved: noise hits both
+            torch_s.append(time_torch(name, clips, device, args.batch, flow))
+            start = time.perf_counter()
+            for c, k in clips:
+                baselines[name](c, k)
+            base_s.append(time.perf_counter() - start)
+        t_torch, t_base = statistics.median(torch_s), statistics.median(base_s)
         rows.append({"modality": name, "torch_s": t_torch, "baseline_s": t_base,
                      "torch_clips_per_s": len(clips) / t_torch, "baseline_clips_per_s": len(clips) / t_base})
         print(f"{name:16s} torch {len(clips) / t_torch:8.1f} clips/s   baseline {len(clips) / t_base:8.1f} clips/s",
@@ -114,13 +122,15 @@ def main() -> None:
                  "torch_clips_per_s": len(clips) / total_t, "baseline_clips_per_s": len(clips) / total_b})
     env = {"device": str(device), "gpu": torch.cuda.get_device_name() if device.type == "cuda" else None,
            "cpu_threads": torch.get_num_threads(), "machine": platform.machine(), "torch": torch.__version__,
-           "clips": args.clips, "frames": args.frames, "size": args.size, "batch": args.batch,
+           "clips": args.clips, "frames": args.frames, "size": args.size, "batch": args.batch, "runs": args.runs,
+           "flow_runs": args.flow_runs,
            "flow": {"iterations": flow.iterations, "warps": flow.warps, "scales": flow.scales}}
     args.out.mkdir(parents=True, exist_ok=True)
     stem = f"modalities_{device.type}"
     (args.out / f"{stem}.json").write_text(json.dumps({"env": env, "rows": rows}, indent=2) + "\n")
     lines = [f"Workload: {args.clips} clips x {args.frames} frames, {args.size} px; device {env['gpu'] or 'cpu'} "
-             f"({env['cpu_threads']} CPU threads); baseline = per-frame NumPy / OpenCV DualTVL1 on CPU.", "",
+             f"({env['cpu_threads']} CPU threads); baseline = per-frame NumPy / OpenCV DualTVL1 on CPU; median of "
+             f"{args.runs} interleaved runs ({args.flow_runs} for optical flow).", "",
              "| modality | torch clips/s | baseline clips/s | speed-up |", "|---|---|---|---|"]
     lines += [f"| {r['modality']} | {r['torch_clips_per_s']:.1f} | {r['baseline_clips_per_s']:.1f} | "
               f"{r['baseline_s'] / r['torch_s']:.1f}x |" for r in rows]

@@ -63,3 +63,24 @@ def test_a_failing_write_fails_the_run_after_the_other_writes():
     written = [item for item, _ in task.writes]
     assert written[:2] == [1, 2] and 2 not in task.store
     assert sorted(task.store) == sorted(set(written) - {2})  # every write handed over was finished
+
+
+@dataclass
+class SlowTask(ListTask):
+    """Computes on whichever thread the engine gives it, the earlier items slower, and records the threads."""
+
+    threads_seen: set = field(default_factory=set)
+
+    def compute(self, pending):
+        self.threads_seen.add(threading.current_thread().name)
+        threading.Event().wait(0.02 * max(0, 6 - pending[0].item))  # later items finish first
+        return super().compute(pending)
+
+
+def test_threads_compute_batches_at_once_and_publish_them_in_order():
+    task = SlowTask(store={2: ("key2", {"x": np.full(3, 2)})}, refuse=(4,))
+    outcomes = engine.run(task, [1, 2, 3, -1, 4, 5], threads=3)
+    assert [o.status for o in outcomes] == ["computed", "kept", "computed", "skipped", "skipped", "computed"]
+    assert [item for item, _ in task.writes] == [1, 3, 4, 5]  # in order, although later items finished first
+    assert len(task.threads_seen) > 1 and threading.main_thread().name not in task.threads_seen
+    assert sorted(task.store) == [1, 2, 3, 5]

@@ -4,6 +4,10 @@ through the per-clip engine.
 Per clip: hash the frame files -> content key -> kept if the store holds that key, else taken from the shared
 cache, else computed (faces/clip.py) and published. No face on the reference frame or an undecodable frame: the
 clip is reported and skipped, never fatal.
+
+In one process, clips are computed on one thread per core (`clip_threads`, at most 4): OpenCV and mediapipe release
+Python's lock, each thread has its own mediapipe graph and OpenCV runs one thread each; the bytes are those of one
+thread. Beyond that, a dask cluster (`--workers`) runs one process per clip task.
 """
 
 import os

@@ -59,7 +59,7 @@ def weighted_sum(clip: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
         acc_type = torch.int32 if bound < 2**31 else torch.int64
         total = torch.zeros_like(clip[0], dtype=acc_type)  # the frames' memory layout: no strided traffic
         for t, w in enumerate(weights):
-            total += clip[t].to(acc_type) * w
+            total.add_(clip[t], alpha=w)  # uint8 frame times an integer into the integer sum: no temporaries
     else:
         total = torch.zeros_like(clip[0], dtype=torch.float64)  # integers below 2**53: float64 holds them exactly
         for t, w in enumerate(weights):
