@@ -88,8 +88,8 @@ def run_batch(task: Task, items: Sequence, cache_params: CacheParams, compute: b
 
 
 def _compute_batch(task: Task, items: Sequence, cache_params: CacheParams, compute: bool) -> tuple:
-    """What a batch needs before anything is published: its kept, cached and skipped outcomes, and the arrays of the
-    items left to compute."""
+    """Everything of a batch but publishing its computed items: kept and skipped outcomes, cache hits written locally
+    (on the calling thread), and the arrays of the items left to compute."""
     cache = open_cache(cache_params)
     outcomes: dict[int, Outcome | Future] = {}
     todo: list[tuple[int, Pending]] = []

@@ -87,7 +87,8 @@ MAX_THREADS = 4  # clip threads in one process; beyond that, a dask cluster (--w
 
 def clip_threads() -> int:
     """Clips computed at once in one process: one per core this process may use, at most MAX_THREADS."""
-    return max(1, min(len(os.sched_getaffinity(0)), MAX_THREADS))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()  # none on macOS
+    return max(1, min(cores or 1, MAX_THREADS))
 
 
 @dataclass(frozen=True)

@@ -97,3 +97,17 @@ def test_clip_threads_write_what_one_thread_writes(tiny_synth, tmp_path, repo_pa
         (f1, e1), (f2, e2) = store.read_entry(one, rec.clip_id), store.read_entry(two, rec.clip_id)
         np.testing.assert_array_equal(f1, f2)
         assert e1 == e2
+
+
+def test_clip_threads_one_per_core_up_to_four_also_without_affinity(monkeypatch):
+    import os
+
+    from mer_pipeline.faces.task import MAX_THREADS, clip_threads
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(3)), raising=False)
+    assert clip_threads() == 3
+    monkeypatch.delattr(os, "sched_getaffinity")  # macOS has none: the CPU count
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    assert clip_threads() == MAX_THREADS == 4
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert clip_threads() == 1
