@@ -35,8 +35,9 @@ class MapParams:
 
 @dataclass(frozen=True)
 class TVL1Params:
-    """tau: dual step; lam: data weight; theta: coupling; scales/zoom: pyramid; warps per scale; iterations per warp;
-    median: side of the median filter applied to the flow at each warp (1: none)."""
+    """tau: dual step; lam: data weight; theta: coupling; scales/zoom: pyramid; warps per scale; iterations per warp
+    at the finest scale, coarse_iterations at the coarser ones (the torch solver; OpenCV's has one count); median:
+    side of the median filter applied to the flow at each warp (1: none)."""
 
     tau: float = 0.25
     lam: float = 0.15
@@ -45,6 +46,7 @@ class TVL1Params:
     zoom: float = 0.5
     warps: int = 5
     iterations: int = 30
+    coarse_iterations: int = 10
     median: int = 5
 
 
@@ -59,6 +61,11 @@ class FlowParams(TVL1Params):
 
     def __post_init__(self):
         check_choice("flow method", self.method, ("torch", "opencv"))
+        for name in ("scales", "warps", "iterations", "coarse_iterations"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise UserError(f"optical_flow.{name} must be an integer >= 1, got {getattr(self, name)!r}")
+        if not 0 < self.zoom < 1:
+            raise UserError(f"optical_flow.zoom must be in (0, 1), got {self.zoom}")
         if self.median < 1 or self.median % 2 == 0:
             raise UserError(f"optical_flow.median must be an odd number >= 1, got {self.median}")
 

@@ -5,19 +5,36 @@ Coarse-to-fine on a Gaussian pyramid; at each scale `warps` linearisations of th
 flow, each followed by a `median` x `median` median filter of the flow (as OpenCV's DualTVL1 does: it removes the
 isolated outliers the L1 data term leaves) and `iterations` steps of the primal-dual scheme (thresholding step,
 then the dual update of the TV term). Iteration counts are fixed (no early stop) so a whole batch advances in
-lockstep.
+lockstep, and a pair's flow depends neither on its batch mates nor on a float crossing a threshold. The coarse scales
+run `coarse_iterations` per warp (fewer: benchmarks/tvl1.py measured the same or better EPE, 1.2x faster).
+`Schedule` holds two more ways to spend fewer iterations that the benchmark measures and the stores do not use (a
+convergence test per warp, dual variables carried across scales).
 
 Convention: flow (B, 2, H, W) holds (u, v) = (dx, dy) in pixels such that I1(x + u) ~ I0(x), origin top-left.
 Images are intensities on a 0..255 scale (as OpenCV's DualTVL1 sees 8-bit frames), so `lam` means the same.
 """
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from mer_pipeline.config import TVL1Params
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """tol: stop a warp's iterations once every pair of the batch moved its flow by a mean squared update below
+    tol**2 in one iteration (IPOL's stopping rule), tested every `check` iterations; 0: never. A pair's flow then
+    depends on its batch mates, and on a float crossing a threshold.
+    warm_dual: each scale starts its dual variables from the coarser scale's, upsampled, instead of from zero (the
+    flow itself is always carried over). The defaults are what the stores use."""
+
+    tol: float = 0.0
+    warm_dual: bool = False
+    check: int = 5
 
 
 def _gaussian_blur(img: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -76,10 +93,15 @@ def median_filter(u: torch.Tensor, k: int) -> torch.Tensor:
     return patches.reshape(*u.shape, k * k).median(-1).values
 
 
-def _tvl1_scale(i0, i1, flow, p: TVL1Params) -> torch.Tensor:
-    """Refine `flow` (B, 2, H, W) at one scale."""
+def _tvl1_scale(i0, i1, flow, p: TVL1Params, iterations: int, dual: torch.Tensor | None = None,
+                tol: float = 0.0, check: int = 5) -> tuple[torch.Tensor, torch.Tensor]:
+    """Refine `flow` (B, 2, H, W) at one scale, `iterations` per warp (fewer where `tol` > 0 stops a warp early).
+    dual: (B, 4, H, W) dual variables to start from (None: zero). Returns the flow and the dual variables."""
     u1, u2 = flow[:, :1].clone(), flow[:, 1:].clone()
-    p11, p12, p21, p22 = (torch.zeros_like(u1) for _ in range(4))
+    if dual is None:
+        p11, p12, p21, p22 = (torch.zeros_like(u1) for _ in range(4))
+    else:
+        p11, p12, p21, p22 = (d.clone() for d in dual.split(1, 1))
     i1x, i1y = _centred_gradient(i1)
     stack = torch.cat([i1, i1x, i1y], 1)  # (B, 3, H, W): warp image and gradients together
     lt, step = p.lam * p.theta, p.tau / p.theta
@@ -90,7 +112,10 @@ def _tvl1_scale(i0, i1, flow, p: TVL1Params) -> torch.Tensor:
         safe = grad2 > 1e-10
         rho_c = i1w - gx * u1 - gy * u2 - i0
         u1, u2 = median_filter(u1, p.median), median_filter(u2, p.median)
-        for _ in range(p.iterations):
+        for n in range(iterations):
+            testing = tol > 0 and (n + 1) % check == 0
+            if testing:
+                before1, before2 = u1, u2
             rho = rho_c + gx * u1 + gy * u2
             scale = torch.where(rho < -lt * grad2, lt, torch.where(rho > lt * grad2, -lt,
                                 torch.where(safe, -rho / grad2.clamp_min(1e-10), torch.zeros_like(rho))))
@@ -103,15 +128,19 @@ def _tvl1_scale(i0, i1, flow, p: TVL1Params) -> torch.Tensor:
             n2 = 1 + step * torch.sqrt(u2x * u2x + u2y * u2y)
             p11, p12 = (p11 + step * u1x) / n1, (p12 + step * u1y) / n1
             p21, p22 = (p21 + step * u2x) / n2, (p22 + step * u2y) / n2
-    return torch.cat([u1, u2], 1)
+            if testing and bool(((u1 - before1) ** 2 + (u2 - before2) ** 2).mean((1, 2, 3)).max() < tol * tol):
+                break
+    return torch.cat([u1, u2], 1), torch.cat([p11, p12, p21, p22], 1)
 
 
-def tvl1_flow(i0: torch.Tensor, i1: torch.Tensor, params: TVL1Params = TVL1Params()) -> torch.Tensor:
+def tvl1_flow(i0: torch.Tensor, i1: torch.Tensor, params: TVL1Params = TVL1Params(),
+              schedule: Schedule = Schedule()) -> torch.Tensor:
     """TV-L1 flow from i0 to i1.
 
     Args:
         i0, i1: (B, 1, H, W) float intensities on a 0..255 scale, same device.
         params: solver settings.
+        schedule: early stop and dual warm start (the default: neither).
 
     Returns:
         (B, 2, H, W) flow (u, v) in pixels with i1(x + flow) ~ i0(x).
@@ -128,11 +157,18 @@ def tvl1_flow(i0: torch.Tensor, i1: torch.Tensor, params: TVL1Params = TVL1Param
         pyramid.append(tuple(F.interpolate(_gaussian_blur(x, sigma), size=(h, w), mode="bilinear",
                                            align_corners=True) for x in (a, b)))
     flow = torch.zeros((i0.shape[0], 2, *pyramid[-1][0].shape[-2:]), dtype=i0.dtype, device=i0.device)
+    dual = None
     for level, (a, b) in enumerate(reversed(pyramid)):
         if level:
             h, w = a.shape[-2:]
             sy, sx = h / flow.shape[-2], w / flow.shape[-1]
             flow = F.interpolate(flow, size=(h, w), mode="bilinear", align_corners=True)
             flow = flow * torch.tensor([sx, sy], dtype=flow.dtype, device=flow.device).view(1, 2, 1, 1)
-        flow = _tvl1_scale(a, b, flow, params)
+            if schedule.warm_dual:  # a convex combination of duals: still inside the unit ball
+                dual = F.interpolate(dual, size=(h, w), mode="bilinear", align_corners=True)
+        finest = level == len(pyramid) - 1
+        iterations = params.iterations if finest else params.coarse_iterations
+        flow, last = _tvl1_scale(a, b, flow, params, iterations, dual if schedule.warm_dual else None, schedule.tol,
+                                 schedule.check)
+        dual = last
     return flow

@@ -1,5 +1,7 @@
 """TV-L1 in torch against ground truth and against OpenCV's DualTVL1."""
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
@@ -8,7 +10,7 @@ import torch
 from mer_pipeline.errors import UserError
 from mer_pipeline.config import FlowParams, TVL1Params
 from mer_pipeline.modalities.optical_flow import flow_pairs, optical_strain
-from mer_pipeline.modalities.tvl1 import median_filter, tvl1_flow, warp
+from mer_pipeline.modalities.tvl1 import Schedule, median_filter, tvl1_flow, warp
 
 
 def textured(size=96, seed=0):
@@ -17,11 +19,15 @@ def textured(size=96, seed=0):
     return (img - img.min()) / (img.max() - img.min()) * 255
 
 
-def test_recovers_a_subpixel_translation():
+def _shifted_pair():
     img = textured()
     moved = cv2.warpAffine(img, np.float32([[1, 0, 1.3], [0, 1, -0.6]]), img.shape[::-1], flags=cv2.INTER_CUBIC,
                            borderMode=cv2.BORDER_REFLECT)
-    flow = tvl1_flow(torch.from_numpy(img)[None, None], torch.from_numpy(moved)[None, None])
+    return torch.from_numpy(img)[None, None], torch.from_numpy(moved)[None, None]
+
+
+def test_recovers_a_subpixel_translation():
+    flow = tvl1_flow(*_shifted_pair())
     inner = flow[0, :, 16:-16, 16:-16]
     assert abs(float(inner[0].mean()) - 1.3) < 0.05 and abs(float(inner[1].mean()) + 0.6) < 0.05
 
@@ -34,6 +40,39 @@ def test_batch_equals_one_by_one_bit_for_bit():
     batched = tvl1_flow(a, b, p)
     single = torch.cat([tvl1_flow(a[i : i + 1], b[i : i + 1], p) for i in range(3)])
     assert torch.equal(batched, single)
+
+
+def test_convergence_test_stops_a_warp_at_its_first_check():
+    """A tolerance every update is below stops each warp after `check` iterations: the flow is then exactly that of
+    the fixed schedule with `check` iterations; a tolerance of 0 never stops (the stores' schedule)."""
+    a, b = _shifted_pair()
+    p = TVL1Params(scales=2, warps=2, iterations=12, coarse_iterations=12)
+    stopped = tvl1_flow(a, b, p, Schedule(tol=1e9, check=4))
+    assert torch.equal(stopped, tvl1_flow(a, b, TVL1Params(scales=2, warps=2, iterations=4, coarse_iterations=4)))
+    assert torch.equal(tvl1_flow(a, b, p, Schedule(tol=0.0, check=4)), tvl1_flow(a, b, p))
+
+
+def test_coarse_iterations_change_only_the_coarse_scales():
+    a, b = _shifted_pair()
+    one_scale = TVL1Params(scales=1, warps=2, iterations=8, coarse_iterations=8)
+    assert torch.equal(tvl1_flow(a, b, replace(one_scale, coarse_iterations=1)), tvl1_flow(a, b, one_scale))
+    p = TVL1Params(scales=3, warps=2, iterations=8, coarse_iterations=8)
+    fewer = tvl1_flow(a, b, replace(p, coarse_iterations=2))
+    assert not torch.equal(fewer, tvl1_flow(a, b, p))
+    # the finest scale's iterations refine what the coarse ones left: the translation is still recovered
+    inner = fewer[0, :, 16:-16, 16:-16]
+    assert abs(float(inner[0].mean()) - 1.3) < 0.05 and abs(float(inner[1].mean()) + 0.6) < 0.05
+
+
+def test_warm_dual_starts_the_finer_scales_from_the_coarser_duals():
+    a, b = _shifted_pair()
+    one_scale = TVL1Params(scales=1, warps=2, iterations=8, coarse_iterations=8)
+    assert torch.equal(tvl1_flow(a, b, one_scale, Schedule(warm_dual=True)), tvl1_flow(a, b, one_scale))
+    p = TVL1Params(scales=3, warps=2, iterations=8, coarse_iterations=8)
+    warm = tvl1_flow(a, b, p, Schedule(warm_dual=True))
+    assert not torch.equal(warm, tvl1_flow(a, b, p))
+    inner = warm[0, :, 16:-16, 16:-16]  # still a solution of the same problem
+    assert abs(float(inner[0].mean()) - 1.3) < 0.05 and abs(float(inner[1].mean()) + 0.6) < 0.05
 
 
 def test_warp_convention():
@@ -64,6 +103,15 @@ def test_opencv_method_is_selectable_and_close():
         assert torch.allclose(flow[0, :2, 16:-16, 16:-16].mean((1, 2)), truth, atol=0.06)
     with pytest.raises(UserError, match="flow method must be one of torch, opencv"):
         FlowParams(method="farneback")
+
+
+@pytest.mark.parametrize("bad, message", [({"coarse_iterations": 0}, "coarse_iterations must be an integer >= 1"),
+                                          ({"iterations": 0}, "iterations must be an integer >= 1"),
+                                          ({"scales": 1.5}, "scales must be an integer >= 1"),
+                                          ({"zoom": 1.0}, r"zoom must be in \(0, 1\)")])
+def test_bad_solver_settings_fail_when_params_are_built(bad, message):
+    with pytest.raises(UserError, match=message):
+        FlowParams(**bad)
 
 
 def test_median_filter_removes_an_outlier_and_is_the_same_on_either_path():
