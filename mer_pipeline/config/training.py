@@ -34,6 +34,7 @@ class TrainParams:
     # auto (on CUDA) | on | off: autocast to bfloat16 (float16 + loss scaling on GPUs without it)
     mixed_precision: str = "auto"
     channels_last: str = "auto"  # auto (on CUDA) | on | off: NHWC activations
+    folds_at_once: int = 1  # folds of a seed trained together, taking turns step by step (own CUDA stream each)
     run: tuple[str, ...] = ()
 
     def __post_init__(self):
@@ -41,6 +42,8 @@ class TrainParams:
         check_choice("train.save_checkpoints", self.save_checkpoints, ("all", "last", "none"))
         check_choice("train.mixed_precision", self.mixed_precision, ("auto", "on", "off"))
         check_choice("train.channels_last", self.channels_last, ("auto", "on", "off"))
+        if not isinstance(self.folds_at_once, int) or self.folds_at_once < 1:
+            raise UserError(f"train.folds_at_once must be an integer >= 1, got {self.folds_at_once!r}")
         prof = self.profiles.get(self.profile, {})
         if set(prof) - {"epochs", "input_size", "seeds"}:
             raise UserError(f"train.profiles.{self.profile}: only epochs, input_size and seeds may be set")

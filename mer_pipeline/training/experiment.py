@@ -24,7 +24,7 @@ from mer_pipeline.models import create_model, parameter_count
 from mer_pipeline.store.modality import provenance_of
 from mer_pipeline.training.checkpoint import save_checkpoint
 from mer_pipeline.training.data import input_store, load_samples
-from mer_pipeline.training.loop import Recipe, predict, seed_everything, train
+from mer_pipeline.training.loop import Job, Recipe, predict, seed_everything, train_together
 from mer_pipeline.training.protocols import holdout_fold, loso_folds
 
 
@@ -77,31 +77,40 @@ def provenance(exp: ExperimentParams, t: TrainParams, stores: ModalitiesParams, 
 
 
 def _run_seed(seed, exp, t, samples, folds, k, class_names, out, device, progress) -> dict:
-    """One seed over every fold: predictions, pooled and per-fold scores, losses; checkpoints of the last seed."""
+    """One seed over every fold (`t.folds_at_once` of them trained together): predictions, pooled and per-fold
+    scores, losses; checkpoints of the last seed."""
     y, in_chans = samples.y.numpy(), samples.x.shape[1]
     pred, probs = np.full(len(y), -1), np.zeros((len(y), k), np.float32)
-    fold_of, losses, per_fold = np.full(len(y), "", object), [], {}
+    fold_of, losses, per_fold = np.full(len(y), "", object), [[] for _ in folds], {}
+    recipe, group = recipe_of(t), []
     for f, fold in enumerate(progress(folds) if progress else folds):
         fold_seed = seed * 1000 + f
         seed_everything(fold_seed)  # before building the model: its initial weights come from the seed too
         model = create_model(exp.model, k, in_chans, **exp.model_params)
-        train(model, samples.x[fold.train], samples.y[fold.train], samples.kinds, recipe_of(t), device, fold_seed,
-              on_epoch=lambda e, loss, name=fold.name: losses.append((seed, name, e + 1, loss)))
-        p = predict(model, samples.x[fold.test], device, speed=recipe_of(t).speed(device)).numpy()
-        probs[fold.test], pred[fold.test], fold_of[fold.test] = p, p.argmax(1), fold.name
-        per_fold[fold.name] = {k2: v for k2, v in scores(y[fold.test], pred[fold.test], k).items()
-                               if k2 in ("acc", "uf1", "uar", "n")}
-        last_seed = seed == t.run_seeds[-1]
-        if last_seed and (t.save_checkpoints == "all" or (t.save_checkpoints == "last" and f == len(folds) - 1)):
-            suffix = "" if t.save_checkpoints == "last" else f"_{fold.name.replace('/', '_')}"
-            save_checkpoint(out / f"checkpoint{suffix}.pt", model.cpu(), {
-                "model": exp.model, "num_classes": k, "in_chans": in_chans, "model_params": exp.model_params,
-                "class_names": class_names, "modalities": list(exp.modalities), "input_size": t.input_size,
-                "package_version": __version__, "fold": fold.name, "seed": seed,
-                "test_clips": [samples.clip_ids[i] for i in fold.test]})
+        record = (lambda e, loss, f=f, name=fold.name: losses[f].append((seed, name, e + 1, loss)))
+        group.append((f, fold, Job(model, samples.x[fold.train], samples.y[fold.train], fold_seed, record)))
+        if len(group) < t.folds_at_once and f < len(folds) - 1:
+            continue
+        train_together([job for _, _, job in group], samples.kinds, recipe, device)
+        for i, member, job in group:
+            model = job.model
+            p = predict(model, samples.x[member.test], device, speed=recipe.speed(device)).numpy()
+            probs[member.test], pred[member.test], fold_of[member.test] = p, p.argmax(1), member.name
+            per_fold[member.name] = {k2: v for k2, v in scores(y[member.test], pred[member.test], k).items()
+                                     if k2 in ("acc", "uf1", "uar", "n")}
+            last_seed = seed == t.run_seeds[-1]
+            if last_seed and (t.save_checkpoints == "all" or (t.save_checkpoints == "last" and i == len(folds) - 1)):
+                suffix = "" if t.save_checkpoints == "last" else f"_{member.name.replace('/', '_')}"
+                save_checkpoint(out / f"checkpoint{suffix}.pt", model.cpu(), {
+                    "model": exp.model, "num_classes": k, "in_chans": in_chans, "model_params": exp.model_params,
+                    "class_names": class_names, "modalities": list(exp.modalities), "input_size": t.input_size,
+                    "package_version": __version__, "fold": member.name, "seed": seed,
+                    "test_clips": [samples.clip_ids[j] for j in member.test]})
+        group = []
     tested = pred >= 0
     pooled = scores(y[tested], pred[tested], k, class_names)
-    return {"pred": pred, "probs": probs, "fold_of": fold_of, "tested": tested, "losses": losses,
+    return {"pred": pred, "probs": probs, "fold_of": fold_of, "tested": tested,
+            "losses": [row for fold_losses in losses for row in fold_losses],
             "scores": {**{k2: pooled[k2] for k2 in ("acc", "uf1", "uar", "n")}, "per_fold": per_fold},
             "parameters": parameter_count(model)}
 

@@ -1,6 +1,8 @@
 """Training for a fixed number of epochs (paper recipe: Adam, focal loss, flips and small rotations) and prediction."""
 
+import contextlib
 import random
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,18 +62,60 @@ def normalise(x: torch.Tensor) -> torch.Tensor:
     return (x - 0.5) / 0.25
 
 
+@dataclass
+class Job:
+    """One training of `train_together`: a model and its data; `on_epoch(epoch, mean_loss)`."""
+
+    model: nn.Module
+    x: torch.Tensor
+    y: torch.Tensor
+    seed: int
+    on_epoch: Callable[[int, float], None] | None = None
+
+
 def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, kinds: tuple[str, ...], recipe: Recipe,
           device: torch.device, seed: int, on_epoch=None) -> nn.Module:
     """Train on (x (N, C, S, S) in [0, 1], y (N,)) for recipe.epochs epochs; `kinds` names each channel's meaning
     for the augmentation (training/augment.py); `on_epoch(epoch, mean_loss)`."""
-    gen = seed_everything(seed)
+    train_together([Job(model, x, y, seed, on_epoch)], kinds, recipe, device)
+    return model
+
+
+def train_together(jobs: list[Job], kinds: tuple[str, ...], recipe: Recipe, device: torch.device) -> None:
+    """Several trainings at once (folds of one seed): they take turns, one optimizer step each, from one thread, each
+    on its own CUDA stream on a GPU, so one fold's kernels run while the next fold's are queued and small models fill
+    the device. Each job has its own optimizer, loss scaler and data generator (seeded with its seed); the global
+    generator (dropout) is seeded with the first job's seed and drawn from in turn order, so a group's results are
+    the same on every run. One job is exactly `train`."""
+    seed_everything(jobs[0].seed)
+    gens = [torch.Generator().manual_seed(job.seed) for job in jobs]
+    cuda = device.type == "cuda"
+    streams = [torch.cuda.Stream(device) for _ in jobs] if cuda and len(jobs) > 1 else [None] * len(jobs)
+    for stream in streams:
+        if stream is not None:  # the weights were put on the device on the default stream
+            stream.wait_stream(torch.cuda.current_stream(device))
+    running = [_steps(job, gen, kinds, recipe, device) for job, gen in zip(jobs, gens)]
+    while running:
+        for it, stream in list(zip(running, streams)):
+            with torch.cuda.stream(stream) if stream is not None else contextlib.nullcontext():
+                if next(it, None) is None:
+                    i = running.index(it)
+                    del running[i], streams[i]
+    if cuda:
+        torch.cuda.synchronize(device)
+
+
+def _steps(job: Job, gen: torch.Generator, kinds: tuple[str, ...], recipe: Recipe,
+           device: torch.device) -> Iterator[bool]:
+    """One job's training, one optimizer step per `next` (yields True while it has more)."""
     speed = recipe.speed(device)
+    model, x, y = job.model, job.x, job.y
     model.to(device, memory_format=speed.layout).train()
     opt = torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     scaler = torch.amp.GradScaler(device.type, enabled=speed.autocast == torch.float16)  # float16 gradients underflow
     aug = Augmentation(recipe.hflip, recipe.rotations)
     for epoch in range(recipe.epochs):
-        order, total = torch.randperm(len(x), generator=gen), 0.0
+        order, total = torch.randperm(len(x), generator=gen), torch.zeros((), dtype=torch.float64, device=device)
         for start in range(0, len(x), recipe.batch_size):
             idx = order[start : start + recipe.batch_size]
             if len(idx) < 2:  # BatchNorm needs two samples
@@ -82,10 +126,10 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, kinds: tuple[str, 
             scaler.scale(loss).backward()
             scaler.step(opt)
             scaler.update()
-            total += loss.item() * len(idx)
-        if on_epoch:
-            on_epoch(epoch, total / len(x))
-    return model
+            total += loss.detach().double() * len(idx)  # on the device: no synchronisation per step
+            yield True
+        if job.on_epoch:
+            job.on_epoch(epoch, float(total) / len(x))
 
 
 @torch.no_grad()

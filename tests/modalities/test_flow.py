@@ -42,6 +42,20 @@ def test_batch_equals_one_by_one_bit_for_bit():
     assert torch.equal(batched, single)
 
 
+def test_the_default_schedule_recovers_a_large_motion():
+    """Fewer iterations at the coarse scales (params: 10 of 30) still carry a 12 px shift of a 224 px face."""
+    from skimage import data as skdata
+
+    img = cv2.cvtColor(skdata.astronaut()[:224, 100:324], cv2.COLOR_RGB2GRAY).astype(np.float32)
+    moved = cv2.warpAffine(img, np.float32([[1, 0, 12], [0, 1, -6]]), (224, 224), flags=cv2.INTER_CUBIC,
+                           borderMode=cv2.BORDER_REFLECT)
+    p = FlowParams()
+    assert p.coarse_iterations < p.iterations
+    flow = tvl1_flow(torch.from_numpy(img)[None, None], torch.from_numpy(moved)[None, None], p.solver())
+    inner = flow[0, :, 32:-32, 32:-32]
+    assert abs(float(inner[0].mean()) - 12) < 0.05 and abs(float(inner[1].mean()) + 6) < 0.05
+
+
 def test_convergence_test_stops_a_warp_at_its_first_check():
     """A tolerance every update is below stops each warp after `check` iterations: the flow is then exactly that of
     the fixed schedule with `check` iterations; a tolerance of 0 never stops (the stores' schedule)."""

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -155,3 +156,23 @@ def test_repo_experiments_are_all_valid(repo_params):
     assert {"table3-casme2", "table4-samm", "table5-smic-hs-residual_only", "table6-samm-blocks4",
             "table2_vgg19-dynamic_image-samm", "table1-vgg19-optical_flow_apex_offset-casme2"} <= exps
     assert set(repo_params.train.run) <= set(repo_params.experiments)
+
+
+def test_folds_trained_together_fill_the_same_tables_and_rerun_the_same(trained, tmp_path):
+    root, params, _ = trained
+
+    def run(name: str) -> tuple[list[list[str]], list[list[str]]]:
+        t = replace(params.train, folds_at_once=2, out=str(tmp_path / name), metrics=str(tmp_path / name / "m"))
+        train_stage(replace(params, train=t), "tiny")
+        folder = tmp_path / name / "tiny"
+        return ([line.split(",") for line in (folder / "predictions.csv").read_text().splitlines()],
+                [line.split(",") for line in (folder / "train_loss.csv").read_text().splitlines()])
+
+    (pred, losses), again = run("a"), run("b")
+    assert (pred, losses) == again  # the same bytes on a rerun
+    one_by_one = root / "experiments" / "tiny"
+    alone_pred = [line.split(",") for line in (one_by_one / "predictions.csv").read_text().splitlines()]
+    alone_losses = [line.split(",") for line in (one_by_one / "train_loss.csv").read_text().splitlines()]
+    # seed, clip, dataset, subject, fold, truth per row in the same order; seed, fold, epoch per loss row
+    assert [row[:6] for row in pred] == [row[:6] for row in alone_pred]
+    assert [row[:3] for row in losses] == [row[:3] for row in alone_losses]
