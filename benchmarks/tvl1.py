@@ -2,7 +2,7 @@
 
 1. Schedules: the same iterations at every scale, the stores' (fewer at the coarse scales) and the other ways to
    spend fewer iterations (`tvl1.Schedule`: a convergence test per warp, dual variables carried across scales;
-   neither in the stores), each timed over all
+   neither in the stores), and the iteration through torch.compile (params `compile`), each timed over all
    pairs in batches of `--batch` and interleaved with OpenCV's DualTVL1 at the same settings (one pair at a time, as
    it runs), median of `--runs`; EPE against the ground truth; and whether a pair's flow is the same alone as in its
    batch (the stores need it: a clip's entry must not depend on the clips computed with it).
@@ -44,6 +44,8 @@ def schedules(solver: TVL1Params) -> dict[str, tuple[TVL1Params, Schedule]]:
         f"{n} everywhere + convergence test, tol 0.05": (full, Schedule(tol=0.05)),
         f"{n} everywhere + dual variables carried across scales": (full, Schedule(warm_dual=True)),
         f"coarse scales {solver.coarse_iterations} + dual variables carried": (solver, Schedule(warm_dual=True)),
+        f"coarse scales {solver.coarse_iterations}, compiled (compile: true)": (replace(solver, compile=True),
+                                                                                 Schedule()),
     }
 
 
@@ -78,6 +80,7 @@ def main() -> None:
 
     rows = []
     for name, (settings, schedule) in schedules(solver).items():
+        first_call = solve(g0[:1], g1[:1], settings, schedule, 1, device)[1]  # torch.compile builds here
         ours, cv = [], []
         for _ in range(args.runs):  # interleaved with OpenCV: noise hits both
             result, seconds = solve(g0, g1, settings, schedule, args.batch, device)
@@ -90,7 +93,7 @@ def main() -> None:
                      "opencv_pairs_per_s": n / statistics.median(cv),
                      "speedup": statistics.median(cv) / statistics.median(ours),
                      "epe_face": mean_epe(result, truths, masks), "epe_moving": mean_epe(result, truths, moving),
-                     "same_alone": bool(torch.equal(alone, result[:2]))})
+                     "same_alone": bool(torch.equal(alone, result[:2])), "first_call_s": first_call})
         print(rows[-1], flush=True)
     opencv_epe = {"face": mean_epe(reference, truths, masks), "moving": mean_epe(reference, truths, moving)}
 
@@ -123,6 +126,8 @@ def main() -> None:
              "|---|---|---|---|---|---|"]
     lines += [f"| {r['schedule']} | {r['pairs_per_s']:.2f} | {r['speedup']:.2f}x | {r['epe_face']:.3f} | "
               f"{r['epe_moving']:.3f} | {'yes' if r['same_alone'] else 'no'} |" for r in rows]
+    compiled = [r for r in rows if "compiled" in r["schedule"]]
+    lines += ["", f"torch.compile's first call in a process (untimed above): {compiled[0]['first_call_s']:.1f} s."]
     lines += ["", f"The stores' schedule, pairs/s by batch size on {where}:", "",
               "| " + " | ".join(f"batch {s['batch']}" for s in sweep) + " |", "|---" * len(sweep) + "|",
               "| " + " | ".join(f"{s['pairs_per_s']:.2f}" for s in sweep) + " |"]

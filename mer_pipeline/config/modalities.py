@@ -37,7 +37,8 @@ class MapParams:
 class TVL1Params:
     """tau: dual step; lam: data weight; theta: coupling; scales/zoom: pyramid; warps per scale; iterations per warp
     at the finest scale, coarse_iterations at the coarser ones (the torch solver; OpenCV's has one count); median:
-    side of the median filter applied to the flow at each warp (1: none)."""
+    side of the median filter applied to the flow at each warp (1: none); compile: run the primal-dual iteration
+    through torch.compile (the torch solver; floats differ from the eager ones in the last bits)."""
 
     tau: float = 0.25
     lam: float = 0.15
@@ -48,6 +49,7 @@ class TVL1Params:
     iterations: int = 30
     coarse_iterations: int = 10
     median: int = 5
+    compile: bool = False
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from mer_pipeline.config import TVL1Params
+from mer_pipeline.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,41 @@ def median_filter(u: torch.Tensor, k: int) -> torch.Tensor:
     return patches.reshape(*u.shape, k * k).median(-1).values
 
 
+def _iteration(u1, u2, p11, p12, p21, p22, rho_c, gx, gy, grad2, safe, lt: float, theta: float, step: float):
+    """One primal-dual iteration: the thresholding step of the data term, then the dual update of the TV term."""
+    rho = rho_c + gx * u1 + gy * u2
+    scale = torch.where(rho < -lt * grad2, lt, torch.where(rho > lt * grad2, -lt,
+                        torch.where(safe, -rho / grad2.clamp_min(1e-10), torch.zeros_like(rho))))
+    v1, v2 = u1 + scale * gx, u2 + scale * gy
+    u1 = v1 + theta * _divergence(p11, p12)
+    u2 = v2 + theta * _divergence(p21, p22)
+    u1x, u1y = _forward_gradient(u1)
+    u2x, u2y = _forward_gradient(u2)
+    n1 = 1 + step * torch.sqrt(u1x * u1x + u1y * u1y)
+    n2 = 1 + step * torch.sqrt(u2x * u2x + u2y * u2y)
+    return u1, u2, (p11 + step * u1x) / n1, (p12 + step * u1y) / n1, (p21 + step * u2x) / n2, (p22 + step * u2y) / n2
+
+
+_compiled = None
+
+
+def _compiled_iteration():
+    """`_iteration` through torch.compile (inductor: one fused C++ loop on the CPU, Triton kernels on CUDA), built
+    once per process for every shape (dynamic shapes) and checked on its first call, so a machine without a compiler
+    fails with one line."""
+    global _compiled
+    if _compiled is None:
+        compiled = torch.compile(_iteration, dynamic=True)
+        try:
+            probe = [torch.zeros(1, 1, 8, 8) for _ in range(10)]
+            compiled(*probe, probe[0] > 0, 0.1, 0.3, 0.5)
+        except Exception as exc:  # inductor's errors span many types (no compiler, no Triton, ...)
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UserError(f"optical_flow.compile: torch.compile failed ({first}); set compile: false") from None
+        _compiled = compiled
+    return _compiled
+
+
 def _tvl1_scale(i0, i1, flow, p: TVL1Params, iterations: int, dual: torch.Tensor | None = None,
                 tol: float = 0.0, check: int = 5) -> tuple[torch.Tensor, torch.Tensor]:
     """Refine `flow` (B, 2, H, W) at one scale, `iterations` per warp (fewer where `tol` > 0 stops a warp early).
@@ -105,6 +141,7 @@ def _tvl1_scale(i0, i1, flow, p: TVL1Params, iterations: int, dual: torch.Tensor
     i1x, i1y = _centred_gradient(i1)
     stack = torch.cat([i1, i1x, i1y], 1)  # (B, 3, H, W): warp image and gradients together
     lt, step = p.lam * p.theta, p.tau / p.theta
+    iterate = _compiled_iteration() if p.compile else _iteration
     for _ in range(p.warps):
         w = warp(stack, torch.cat([u1, u2], 1))
         i1w, gx, gy = w[:, :1], w[:, 1:2], w[:, 2:]
@@ -116,18 +153,8 @@ def _tvl1_scale(i0, i1, flow, p: TVL1Params, iterations: int, dual: torch.Tensor
             testing = tol > 0 and (n + 1) % check == 0
             if testing:
                 before1, before2 = u1, u2
-            rho = rho_c + gx * u1 + gy * u2
-            scale = torch.where(rho < -lt * grad2, lt, torch.where(rho > lt * grad2, -lt,
-                                torch.where(safe, -rho / grad2.clamp_min(1e-10), torch.zeros_like(rho))))
-            v1, v2 = u1 + scale * gx, u2 + scale * gy
-            u1 = v1 + p.theta * _divergence(p11, p12)
-            u2 = v2 + p.theta * _divergence(p21, p22)
-            u1x, u1y = _forward_gradient(u1)
-            u2x, u2y = _forward_gradient(u2)
-            n1 = 1 + step * torch.sqrt(u1x * u1x + u1y * u1y)
-            n2 = 1 + step * torch.sqrt(u2x * u2x + u2y * u2y)
-            p11, p12 = (p11 + step * u1x) / n1, (p12 + step * u1y) / n1
-            p21, p22 = (p21 + step * u2x) / n2, (p22 + step * u2y) / n2
+            u1, u2, p11, p12, p21, p22 = iterate(u1, u2, p11, p12, p21, p22, rho_c, gx, gy, grad2, safe, lt, p.theta,
+                                                 step)
             if testing and bool(((u1 - before1) ** 2 + (u2 - before2) ** 2).mean((1, 2, 3)).max() < tol * tol):
                 break
     return torch.cat([u1, u2], 1), torch.cat([p11, p12, p21, p22], 1)

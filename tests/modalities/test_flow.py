@@ -1,5 +1,6 @@
 """TV-L1 in torch against ground truth and against OpenCV's DualTVL1."""
 
+import shutil
 from dataclasses import replace
 
 import cv2
@@ -87,6 +88,17 @@ def test_warm_dual_starts_the_finer_scales_from_the_coarser_duals():
     assert not torch.equal(warm, tvl1_flow(a, b, p))
     inner = warm[0, :, 16:-16, 16:-16]  # still a solution of the same problem
     assert abs(float(inner[0].mean()) - 1.3) < 0.05 and abs(float(inner[1].mean()) + 0.6) < 0.05
+
+
+@pytest.mark.skipif(not (shutil.which("c++") or shutil.which("g++")), reason="torch.compile needs a C++ compiler")
+def test_compiled_iteration_agrees_with_eager_and_ignores_batch_mates():
+    a = torch.from_numpy(np.stack([textured(seed=s) for s in range(3)]))[:, None]
+    b = torch.roll(a, shifts=1, dims=-1)
+    p = TVL1Params(scales=2, warps=2, iterations=10, coarse_iterations=5)
+    compiled = tvl1_flow(a, b, replace(p, compile=True))
+    assert torch.allclose(compiled, tvl1_flow(a, b, p), atol=1e-3)
+    single = torch.cat([tvl1_flow(a[i : i + 1], b[i : i + 1], replace(p, compile=True)) for i in range(3)])
+    assert torch.equal(compiled, single)
 
 
 def test_warp_convention():

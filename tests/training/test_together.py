@@ -4,6 +4,7 @@ the same on every run."""
 
 import copy
 
+import pytest
 import torch
 import torch.nn as nn
 
@@ -58,3 +59,17 @@ def test_a_group_with_dropout_gives_the_same_weights_on_every_run():
     first, second = run(), run()
     assert all(same_weights(a, b) for a, b in zip(first, second))
     assert not same_weights(first[0], first[1])
+
+
+@pytest.mark.gpu
+def test_jobs_on_their_own_cuda_streams_train_as_they_would_alone():
+    cuda = torch.device("cuda")
+    (x1, y1), (x2, y2) = data(24, 1), data(17, 2)
+    m1, m2 = no_dropout_net(1), no_dropout_net(2)
+    a1, a2 = copy.deepcopy(m1), copy.deepcopy(m2)
+    train_together([Job(m1, x1, y1, 11), Job(m2, x2, y2, 22)], KINDS, RECIPE, cuda)
+    train(a1, x1, y1, KINDS, RECIPE, cuda, 11)
+    train(a2, x2, y2, KINDS, RECIPE, cuda, 22)
+    for together, alone in ((m1, a1), (m2, a2)):
+        for p, q in zip(together.state_dict().values(), alone.state_dict().values()):
+            assert torch.allclose(p.float(), q.float(), atol=1e-5)
