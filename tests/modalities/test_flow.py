@@ -101,6 +101,15 @@ def test_compiled_iteration_agrees_with_eager_and_ignores_batch_mates():
     assert torch.equal(compiled, single)
 
 
+@pytest.mark.gpu
+def test_compiled_iteration_on_cuda_agrees_with_the_cpu():
+    a = torch.from_numpy(np.stack([textured(seed=s) for s in range(2)]))[:, None]
+    b = torch.roll(a, shifts=1, dims=-1)
+    p = TVL1Params(scales=2, warps=2, iterations=10, coarse_iterations=5)
+    on_gpu = tvl1_flow(a.cuda(), b.cuda(), replace(p, compile=True)).cpu()
+    assert torch.allclose(on_gpu, tvl1_flow(a, b, p), atol=1e-3)
+
+
 def test_warp_convention():
     img = torch.arange(16.0).reshape(1, 1, 4, 4)
     flow = torch.zeros(1, 2, 4, 4)
