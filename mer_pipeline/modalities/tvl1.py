@@ -6,7 +6,7 @@ flow, each followed by a `median` x `median` median filter of the flow (as OpenC
 isolated outliers the L1 data term leaves) and `iterations` steps of the primal-dual scheme (thresholding step,
 then the dual update of the TV term). Iteration counts are fixed (no early stop) so a whole batch advances in
 lockstep, and a pair's flow depends neither on its batch mates nor on a float crossing a threshold. The coarse scales
-run `coarse_iterations` per warp (fewer: benchmarks/tvl1.py measured the same or better EPE, 1.2x faster).
+run `coarse_iterations` per warp (fewer: benchmarks/tvl1.py measured the same or better EPE in less time).
 `Schedule` holds two more ways to spend fewer iterations that the benchmark measures and the stores do not use (a
 convergence test per warp, dual variables carried across scales).
 
@@ -109,24 +109,24 @@ def _iteration(u1, u2, p11, p12, p21, p22, rho_c, gx, gy, grad2, safe, lt: float
     return u1, u2, (p11 + step * u1x) / n1, (p12 + step * u1y) / n1, (p21 + step * u2x) / n2, (p22 + step * u2y) / n2
 
 
-_compiled = None
+_compiled: dict[str, object] = {}
 
 
-def _compiled_iteration():
+def _compiled_iteration(device: torch.device):
     """`_iteration` through torch.compile (inductor: one fused C++ loop on the CPU, Triton kernels on CUDA), built
-    once per process for every shape (dynamic shapes) and checked on its first call, so a machine without a compiler
-    fails with one line."""
-    global _compiled
-    if _compiled is None:
+    once per process and device type for every shape (dynamic shapes) and checked on its first call there, so a
+    machine without a compiler (or without Triton for CUDA) fails with one line."""
+    if device.type not in _compiled:
         compiled = torch.compile(_iteration, dynamic=True)
         try:
-            probe = [torch.zeros(1, 1, 8, 8) for _ in range(10)]
+            probe = [torch.zeros(1, 1, 8, 8, device=device) for _ in range(10)]
             compiled(*probe, probe[0] > 0, 0.1, 0.3, 0.5)
         except Exception as exc:  # inductor's errors span many types (no compiler, no Triton, ...)
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise UserError(f"optical_flow.compile: torch.compile failed ({first}); set compile: false") from None
-        _compiled = compiled
-    return _compiled
+            raise UserError(f"optical_flow.compile: torch.compile failed on {device.type} ({first}); "
+                            "set compile: false") from None
+        _compiled[device.type] = compiled
+    return _compiled[device.type]
 
 
 def _tvl1_scale(i0, i1, flow, p: TVL1Params, iterations: int, dual: torch.Tensor | None = None,
@@ -141,7 +141,7 @@ def _tvl1_scale(i0, i1, flow, p: TVL1Params, iterations: int, dual: torch.Tensor
     i1x, i1y = _centred_gradient(i1)
     stack = torch.cat([i1, i1x, i1y], 1)  # (B, 3, H, W): warp image and gradients together
     lt, step = p.lam * p.theta, p.tau / p.theta
-    iterate = _compiled_iteration() if p.compile else _iteration
+    iterate = _compiled_iteration(i0.device) if p.compile else _iteration
     for _ in range(p.warps):
         w = warp(stack, torch.cat([u1, u2], 1))
         i1w, gx, gy = w[:, :1], w[:, 1:2], w[:, 2:]

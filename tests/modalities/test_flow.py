@@ -101,6 +101,21 @@ def test_compiled_iteration_agrees_with_eager_and_ignores_batch_mates():
     assert torch.equal(compiled, single)
 
 
+def test_compile_failure_is_one_line(monkeypatch):
+    """No compiler (or no Triton): the first call fails with one line naming the param, not inductor's trace."""
+    from mer_pipeline.modalities import tvl1
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("InductorError: CppCompileError: C++ compile error\n  (pages of compiler output)")
+
+    monkeypatch.setattr(tvl1, "_compiled", {})
+    monkeypatch.setattr(torch, "compile", lambda fn, **kw: broken)
+    a, b = _shifted_pair()
+    with pytest.raises(UserError, match=r"^optical_flow.compile: torch.compile failed on cpu \(InductorError: "
+                                        r"CppCompileError: C\+\+ compile error\); set compile: false$"):
+        tvl1_flow(a, b, TVL1Params(scales=1, warps=1, iterations=2, compile=True))
+
+
 @pytest.mark.gpu
 def test_compiled_iteration_on_cuda_agrees_with_the_cpu():
     a = torch.from_numpy(np.stack([textured(seed=s) for s in range(2)]))[:, None]
