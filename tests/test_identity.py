@@ -55,25 +55,26 @@ def test_packages_are_ordered_one_way():
 
 
 def stages() -> dict[str, dict]:
-    """dvc.yaml's stages with foreach expanded: name -> {cmd, deps, roots}."""
+    """dvc.yaml's stages, each foreach over the params lists expanded with one example item (the deps do not depend
+    on which): name -> {cmd, deps, roots}."""
+    example = {"${pipeline.datasets}": "synthetic", "${pipeline.experiments}": "synthetic_meganet"}
     out = {}
     for name, spec in yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"].items():
-        items = spec["foreach"].items() if "foreach" in spec else [(None, None)]
-        for key, item in items:
-            do = spec.get("do", spec)
-            text = json.dumps(do)
-            if key is not None:
-                text = text.replace("${key}", key)
-                for k, v in (item or {}).items():
-                    text = text.replace("${item.%s}" % k, str(v))
-            stage = json.loads(text)
-            args = stage["cmd"].split()
-            roots = [REPO / args[1]]
-            if "--modality" in args:  # the stage loads its modality by name (registry.get)
-                store = args[args.index("--modality") + 1]
-                roots.append(f"mer_pipeline.modalities.{store.partition('-')[0]}")  # mesti-spotted: mesti
-            out[name if key is None else f"{name}@{key}"] = {**stage, "roots": roots}
+        item = example[spec["foreach"]] if "foreach" in spec else None
+        stage = json.loads(json.dumps(spec.get("do", spec)).replace("${item}", item or ""))
+        args = stage["cmd"].split()
+        roots = [REPO / args[1]]
+        if "--modality" in args:  # the stage loads its modality by name (registry.get)
+            store = args[args.index("--modality") + 1]
+            roots.append(f"mer_pipeline.modalities.{store.partition('-')[0]}")  # mesti-spotted: mesti
+        out[name if item is None else f"{name}@{item}"] = {**stage, "roots": roots}
     return out
+
+
+def test_dvc_yaml_is_what_the_code_writes():
+    from mer_pipeline.cli.dvcfile import text
+
+    assert (REPO / "dvc.yaml").read_text() == text(), "dvc.yaml is stale: run python -m mer_pipeline.cli.dvcfile"
 
 
 @pytest.mark.parametrize("name", sorted(stages()))
@@ -148,8 +149,8 @@ def test_dvc_status_sees_an_edit_to_the_flow_pairing(tmp_path):
                 if s == "modified"}
 
     target = "mer_pipeline/modalities/optical_flow.py"
-    assert target not in changed("modalities@optical_flow"), "dvc.lock is out of date: run dvc repro"
+    assert target not in changed("modalities-optical_flow@synthetic"), "dvc.lock is out of date: run dvc repro"
     path = tmp_path / target
     path.write_text(path.read_text().replace("for i in (k.onset, k.apex)", "for i in (k.onset, k.offset)"))
-    assert target in changed("modalities@optical_flow")
-    assert target not in changed("modalities@mesti")
+    assert target in changed("modalities-optical_flow@synthetic")
+    assert target not in changed("modalities-mesti@synthetic")

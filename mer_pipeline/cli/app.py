@@ -2,7 +2,8 @@
 
 import typer
 
-from mer_pipeline.cli import cache, common, evaluate, faces, index, modalities, preview, report, spot, synth, train
+from mer_pipeline.cli import (cache, check, common, evaluate, faces, index, inputs, modalities, preview, raw, report,
+                              spot, synth, train)
 
 app = typer.Typer(
     name="mer-pipeline",
@@ -10,8 +11,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-for command in (synth.synth, index.index, faces.faces, spot.spot, modalities.modalities, preview.preview,
-                train.train, evaluate.evaluate):
+for command in (check.check, raw.raw, synth.synth, index.index, faces.faces, spot.spot, modalities.modalities,
+                preview.preview, inputs.inputs, train.train, evaluate.evaluate):
     app.command()(command)
 app.command("report")(report.report_)
 app.add_typer(cache.app, name="cache")

@@ -72,3 +72,4 @@ def run_stage(command) -> None:
     app = typer.Typer(pretty_exceptions_enable=False)
     app.command()(command)
     main(app, sys.argv[1:])
+OutOpt = Annotated[Path, typer.Option("--out", help="Folder to write.")]

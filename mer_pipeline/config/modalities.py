@@ -91,6 +91,19 @@ def split_store_name(name: str) -> tuple[str, str | None]:
     return base, apex or None
 
 
+# The stores `dvc repro` builds for each dataset besides one per registered modality (dvc.yaml has a stage group
+# for each): MESTI from the spotted and from the middle apex, for the apex experiments.
+APEX_VARIANT_STORES = ("mesti-spotted", "mesti-middle")
+
+# Training inputs that are a second image of a modality store: name -> (store, image array).
+DERIVED_INPUTS = {"optical_flow_apex_offset": ("optical_flow", "image_apex_offset")}
+
+
+def input_store(modality: str) -> tuple[str, str]:
+    """(modality store name, image array) of a training input."""
+    return DERIVED_INPUTS.get(modality, (modality, "image"))
+
+
 @dataclass(frozen=True)
 class ModalitiesParams:
     """Modality generation: output, image size, device, batching, and each modality's own params by name

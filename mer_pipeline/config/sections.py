@@ -13,7 +13,7 @@ from mer_pipeline.errors import UserError
 class SynthParams:
     """The embedded synthetic dataset (CASME II layout) generated from skimage's astronaut photograph."""
 
-    out: str = "data/synthetic"
+    out: str = "data/raw/synthetic"
     seed: int = 0
     subjects: int = 4
     clips_per_class: int = 2
@@ -29,6 +29,22 @@ class SynthParams:
     head_jerk_prob: float = 0.3
     flicker: float = 0.02
     jpeg_quality: int = 95
+
+
+@dataclass(frozen=True)
+class PipelineParams:
+    """What `dvc repro` builds: the datasets (index, faces, spotting, every modality store, preview of each) and the
+    experiment groups (a train stage each, and the report over them). dvc.yaml iterates over these two lists."""
+
+    datasets: tuple[str, ...] = ("synthetic",)
+    experiments: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        for key, names in (("datasets", self.datasets), ("experiments", self.experiments)):
+            if len(set(names)) != len(names):
+                raise UserError(f"params pipeline.{key}: names listed twice in {list(names)}")
+        if not self.datasets:
+            raise UserError("params pipeline.datasets: list at least one dataset")
 
 
 @dataclass(frozen=True)

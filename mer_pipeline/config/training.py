@@ -10,7 +10,7 @@ from mer_pipeline.errors import UserError
 
 @dataclass(frozen=True)
 class TrainParams:
-    """The training recipe (paper defaults) and which experiment groups `dvc repro` runs.
+    """The training recipe (paper defaults).
 
     `profile` picks `profiles[profile]` (epochs, input_size, seeds): `cpu` for the synthetic default, `paper` for the
     paper's 50 epochs at 224 px on a GPU machine.
@@ -35,7 +35,6 @@ class TrainParams:
     mixed_precision: str = "auto"
     channels_last: str = "auto"  # auto (on CUDA) | on | off: NHWC activations
     folds_at_once: int = 1  # folds of a seed trained together, taking turns step by step (own CUDA stream each)
-    run: tuple[str, ...] = ()
 
     def __post_init__(self):
         check_choice("train.profile", self.profile, tuple(self.profiles) or ("cpu",))

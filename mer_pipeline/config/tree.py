@@ -17,13 +17,14 @@ from mer_pipeline.config.sections import (
     FacesParams,
     IndexParams,
     LabelTable,
+    PipelineParams,
     SpottingParams,
     SynthParams,
 )
 from mer_pipeline.config.training import ExperimentParams, TrainParams, expand_experiments
 from mer_pipeline.errors import UserError
 
-SECTIONS = ("synth", "datasets", "labels", "index", "faces", "spotting", "cache", "modalities", "train", "experiments")
+SECTIONS = ("pipeline", "synth", "datasets", "labels", "index", "faces", "spotting", "cache", "modalities", "train", "experiments")
 
 
 def label_table(data: dict[str, Any], name: str) -> LabelTable:
@@ -43,6 +44,7 @@ def label_table(data: dict[str, Any], name: str) -> LabelTable:
 class Params:
     """params.yaml, typed. `experiments` maps each group to its expanded experiments (name -> params)."""
 
+    pipeline: PipelineParams = field(default_factory=PipelineParams)
     synth: SynthParams = field(default_factory=SynthParams)
     datasets: dict[str, DatasetParams] = field(default_factory=dict)
     labels: dict[str, LabelTable] = field(default_factory=dict)
@@ -65,6 +67,7 @@ class Params:
             if d.labels not in labels:
                 raise UserError(f"params datasets.{name}: no label table {d.labels!r} in labels")
         return cls(
+            pipeline=build(PipelineParams, data.get("pipeline"), "pipeline"),
             synth=build(SynthParams, data.get("synth"), "synth"),
             datasets=datasets,
             labels=labels,

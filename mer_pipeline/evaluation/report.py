@@ -14,12 +14,16 @@ from mer_pipeline.errors import UserError
 from mer_pipeline.evaluation.paper import paper_tables
 from mer_pipeline.evaluation.figures import attention_png, confusion_png, gradient_attention_maps
 from mer_pipeline.evaluation.views import (per_subject_blocks, provenance_blocks, results_table, spotting_blocks,
-                                           spotting_table, update_block)
+                                           spotting_table, update_block, write_plot_tables)
 from mer_pipeline.metrics import scores, spread
 
-def load_results(root: Path) -> list[dict]:
-    """Every experiment's results.json under `root`, each with the folder it is in under "folder"."""
-    return [{**json.loads(p.read_text()), "folder": p.parent} for p in sorted(Path(root).rglob("results.json"))]
+def load_results(root: Path, groups: tuple[str, ...] | None = None) -> list[dict]:
+    """Every experiment's results.json under `root` (only under `root/<group>` for `groups`), each with the folder it
+    is in under "folder"."""
+    found = sorted(Path(root).rglob("results.json"))
+    if groups is not None:
+        found = [p for p in found if p.relative_to(root).parts[0] in groups]
+    return [{**json.loads(p.read_text()), "folder": p.parent} for p in found]
 
 
 def rescore(root: Path, name: str) -> dict:
@@ -135,13 +139,15 @@ def render_html(blocks: list[tuple]) -> str:
     return "".join(parts) + "</body></html>\n"
 
 
-def write_report(root: Path, out: Path, stores: ModalitiesParams, spotting_metrics: Path | None = None) -> dict:
-    results = load_results(root)
+def write_report(root: Path, out: Path, stores: ModalitiesParams, spotting_metrics: Path | None = None,
+                 groups: tuple[str, ...] | None = None) -> dict:
+    results = load_results(root, groups)
     if not results:
         raise UserError(f"{root}: no experiment results (run `mer-pipeline train` or `dvc repro`)")
     out.mkdir(parents=True, exist_ok=True)
     blocks = tables(results) + (spotting_blocks(spotting_metrics) if spotting_metrics else []) + \
         per_subject_blocks(results, out) + figures(results, stores, out) + provenance_blocks(results)
+    write_plot_tables(results, out)
     (out / "report.md").write_text(render_markdown(blocks))
     (out / "report.html").write_text(render_html(blocks))
     return {"out": str(out), "experiments": len(results),
@@ -149,11 +155,13 @@ def write_report(root: Path, out: Path, stores: ModalitiesParams, spotting_metri
 
 
 def report_stage(params: Params, out: Path, readme: Path | None = None) -> dict:
-    """The report; with `readme`, also the results table between its `<!-- results:begin/end -->` marks, and the
-    spotting table between `<!-- spotting:begin/end -->` where it has those."""
-    result = write_report(Path(params.train.out), out, params.modalities, Path(params.spotting.metrics))
+    """The report over the groups of `pipeline.experiments` (every group trained when it lists none); with `readme`,
+    also the results table between its `<!-- results:begin/end -->` marks, and the spotting table between
+    `<!-- spotting:begin/end -->` where it has those."""
+    groups = params.pipeline.experiments or None
+    result = write_report(Path(params.train.out), out, params.modalities, Path(params.spotting.metrics), groups)
     if readme:
-        update_block(readme, "results", results_table(load_results(Path(params.train.out))))
+        update_block(readme, "results", results_table(load_results(Path(params.train.out), groups)))
         update_block(readme, "spotting", spotting_table(Path(params.spotting.metrics)), required=False)
     return result
 

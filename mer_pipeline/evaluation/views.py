@@ -1,7 +1,9 @@
 """Report sections beside the paper's tables: which subjects carry the score (per fold), and what made each result
 (provenance)."""
 
+import csv
 import json
+from collections import defaultdict
 from pathlib import Path
 
 from mer_pipeline.errors import UserError
@@ -22,6 +24,28 @@ def per_subject_blocks(results: list[dict], out: Path) -> list[tuple]:
         per_fold_png(folds, r["experiment"], png)
         blocks.append(("img", f"per-subject ACC — {r['experiment']}", png.relative_to(out)))
     return blocks
+
+
+def write_plot_tables(results: list[dict], out: Path) -> None:
+    """CSVs for `dvc plots show` (dvc.yaml's top-level plots): `plots/train_loss/<experiment>.csv` (epoch, the loss
+    averaged over seeds and folds) and, per LOSO experiment, `plots/per_subject/<experiment>.csv` (held-out subject,
+    clips, ACC and UF1 means over seeds)."""
+    for r in results:
+        losses = defaultdict(list)
+        with open(r["folder"] / "train_loss.csv", newline="") as fh:
+            for row in csv.DictReader(fh):
+                losses[int(row["epoch"])].append(float(row["loss"]))
+        _write_csv(out / "plots" / "train_loss" / f"{r['experiment']}.csv", ["epoch", "loss"],
+                   [[e, f"{sum(v) / len(v):.5f}"] for e, v in sorted(losses.items())])
+        if r["config"]["protocol"] == "loso":
+            _write_csv(out / "plots" / "per_subject" / f"{r['experiment']}.csv", ["subject", "clips", "acc", "uf1"],
+                       [[name, f["n"], f"{f['acc']:.4f}", f"{f['uf1']:.4f}"] for name, f in r["per_fold"].items()])
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as fh:
+        csv.writer(fh).writerows([header, *rows])
 
 
 def provenance_blocks(results: list[dict]) -> list[tuple]:

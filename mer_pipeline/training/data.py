@@ -7,18 +7,9 @@ import torch
 import torch.nn.functional as F
 
 from mer_pipeline import paths
-from mer_pipeline.config import ModalitiesParams
+from mer_pipeline.config import ModalitiesParams, input_store
 from mer_pipeline.errors import UserError
 from mer_pipeline.store.modality import open_samples
-
-# Training inputs that are a second image of a modality store: name -> (store, image array).
-DERIVED_INPUTS = {"optical_flow_apex_offset": ("optical_flow", "image_apex_offset")}
-
-
-def input_store(modality: str) -> tuple[str, str]:
-    """(modality store name, image array) of a training input."""
-    return DERIVED_INPUTS.get(modality, (modality, "image"))
-
 
 @dataclass(frozen=True)
 class Samples:
@@ -35,7 +26,7 @@ class Samples:
 
 def load_samples(stores: ModalitiesParams, datasets: list[str], modalities: list[str], label: str, input_size: int) -> Samples:
     """Samples of `datasets` complete in every one of `modalities` and kept by the `label` mapping (label3/label5).
-    A modality is a store's name (`mesti`, `mesti-spotted`), or a name of DERIVED_INPUTS (the apex -> offset flow
+    A modality is a store's name (`mesti`, `mesti-spotted`), or a name of config DERIVED_INPUTS (the apex -> offset flow
     image of Table I).
 
     Subjects are prefixed with their dataset so a composite LOSO keeps subjects of different datasets apart.

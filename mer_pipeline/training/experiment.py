@@ -17,13 +17,13 @@ import numpy as np
 import torch
 
 from mer_pipeline import __version__, paths
-from mer_pipeline.config import ExperimentParams, ModalitiesParams, TrainParams, params_hash
+from mer_pipeline.config import ExperimentParams, ModalitiesParams, TrainParams, input_store, params_hash
 from mer_pipeline.identity import code_version
 from mer_pipeline.metrics import scores, spread
 from mer_pipeline.models import create_model, parameter_count
 from mer_pipeline.store.modality import provenance_of
 from mer_pipeline.training.checkpoint import save_checkpoint
-from mer_pipeline.training.data import input_store, load_samples
+from mer_pipeline.training.data import load_samples
 from mer_pipeline.training.loop import Job, Recipe, predict, seed_everything, train_together
 from mer_pipeline.training.protocols import holdout_fold, loso_folds
 

@@ -155,7 +155,7 @@ def test_repo_experiments_are_all_valid(repo_params):
     assert len([e for e in exps if e.startswith("table1-")]) == 3 * 7 * 2  # both flow directions
     assert {"table3-casme2", "table4-samm", "table5-smic-hs-residual_only", "table6-samm-blocks4",
             "table2_vgg19-dynamic_image-samm", "table1-vgg19-optical_flow_apex_offset-casme2"} <= exps
-    assert set(repo_params.train.run) <= set(repo_params.experiments)
+    assert set(repo_params.pipeline.experiments) <= set(repo_params.experiments)
 
 
 def test_folds_trained_together_fill_the_same_tables_and_rerun_the_same(trained, tmp_path):
