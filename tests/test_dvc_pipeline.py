@@ -26,7 +26,7 @@ def as_smic(synthetic: Path, root: Path) -> None:
         emotion = SMIC_FOLDER[row["emotion"]]
         folder = root / "SMIC_all_raw" / "HS" / f"s{subject}" / "micro" / emotion / f"s{subject}_{emotion[:2]}_{k:02d}"
         folder.mkdir(parents=True)
-        frames = sorted((synthetic / clip_id).iterdir(), key=lambda p: int(p.stem.removeprefix("img")))
+        frames = sorted((synthetic / "CASME2-RAW" / clip_id).iterdir(), key=lambda p: int(p.stem.removeprefix("img")))
         for n, frame in enumerate(frames):
             cv2.imwrite(str(folder / f"image{46400 + n:06d}.bmp"), cv2.imread(str(frame)))
 

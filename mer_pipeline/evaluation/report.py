@@ -141,11 +141,13 @@ def render_html(blocks: list[tuple]) -> str:
 
 def write_report(root: Path, out: Path, stores: ModalitiesParams, spotting_metrics: Path | None = None,
                  groups: tuple[str, ...] | None = None) -> dict:
+    """The report over every experiment under `root`, or over `groups` only (none selected: the spotting tables)."""
     results = load_results(root, groups)
-    if not results:
+    if not results and groups != ():
         raise UserError(f"{root}: no experiment results (run `mer-pipeline train` or `dvc repro`)")
     out.mkdir(parents=True, exist_ok=True)
-    blocks = tables(results) + (spotting_blocks(spotting_metrics) if spotting_metrics else []) + \
+    blocks = tables(results) if results else [("p", "No experiment group selected (params pipeline.experiments).")]
+    blocks += (spotting_blocks(spotting_metrics) if spotting_metrics else []) + \
         per_subject_blocks(results, out) + figures(results, stores, out) + provenance_blocks(results)
     write_plot_tables(results, out)
     (out / "report.md").write_text(render_markdown(blocks))
@@ -155,10 +157,10 @@ def write_report(root: Path, out: Path, stores: ModalitiesParams, spotting_metri
 
 
 def report_stage(params: Params, out: Path, readme: Path | None = None) -> dict:
-    """The report over the groups of `pipeline.experiments` (every group trained when it lists none); with `readme`,
+    """The report over the groups of `pipeline.experiments`; with `readme`,
     also the results table between its `<!-- results:begin/end -->` marks, and the spotting table between
     `<!-- spotting:begin/end -->` where it has those."""
-    groups = params.pipeline.experiments or None
+    groups = params.pipeline.experiments
     result = write_report(Path(params.train.out), out, params.modalities, Path(params.spotting.metrics), groups)
     if readme:
         update_block(readme, "results", results_table(load_results(Path(params.train.out), groups)))

@@ -33,6 +33,7 @@ def trained(tiny_faces, tmp_path_factory):
                              "tiny_ablation": {"model": "meganet", "modalities": ["mesti"], "datasets": ["synthetic"],
                                                "variants": {"no_sa": {"self_attention": False},
                                                             "no_res": {"residual": False}}}}
+    params["pipeline"]["experiments"] = ["tiny", "tiny_ablation"]
     params = Params.from_dict(params)
     result = train_stage(params, "tiny")
     train_stage(params, "tiny_ablation")
@@ -117,6 +118,20 @@ def test_report_has_every_table_and_figures(trained):
     assert (root / "report" / "figures" / "confusion_tiny.png").is_file()
     assert (root / "report" / "figures" / "attention_tiny.png").is_file()
     assert result["figures"] == 9  # three confusion matrices, three attention maps, three per-subject plots
+    plots = root / "report" / "plots"  # what `dvc plots show` draws
+    assert (plots / "train_loss" / "tiny.csv").read_text().splitlines()[0:1] == ["epoch,loss"]
+    assert len((plots / "train_loss" / "tiny.csv").read_text().splitlines()) == 1 + 2  # 2 epochs
+    assert (plots / "per_subject" / "tiny_ablation-no_sa.csv").read_text().startswith("subject,clips,acc,uf1\n"
+                                                                                       "synthetic/sub01,4,")
+
+
+def test_the_report_covers_the_selected_groups_only(trained, tmp_path):
+    root, params, _ = trained
+    only = replace(params, pipeline=replace(params.pipeline, experiments=("tiny",)))
+    assert report_stage(only, tmp_path / "report")["experiments"] == 1
+    none = replace(params, pipeline=replace(params.pipeline, experiments=()))
+    assert report_stage(none, tmp_path / "none")["experiments"] == 0
+    assert "No experiment group selected" in (tmp_path / "none" / "report.md").read_text()
 
 
 def test_report_writes_the_readme_results_block(trained, tmp_path):
