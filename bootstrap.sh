@@ -12,7 +12,8 @@ job="${1:-repro}"; shift || true
 py="${PYTHON:-}"
 if [ -z "$py" ]; then
   for cand in python3.11 python3.12 python3; do
-    if command -v "$cand" >/dev/null && "$cand" -c 'import sys; sys.exit(sys.version_info[:2] not in ((3, 11), (3, 12)))' 2>/dev/null; then
+    if command -v "$cand" >/dev/null &&
+       "$cand" -c 'import sys; sys.exit(sys.version_info[:2] not in ((3, 11), (3, 12)))' 2>/dev/null; then
       py="$cand"; break
     fi
   done

@@ -1,3 +1,5 @@
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -8,6 +10,16 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests/layouts.py helpers
 from mer_pipeline.config import Params  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def copy_repo(dst: Path) -> None:
+    """The repository's files (tracked and not ignored; no data, no .venv) copied into `dst`, a fresh git repo."""
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                           capture_output=True, text=True, check=True).stdout.split()
+    for f in (f for f in files if (REPO / f).is_file()):
+        (dst / f).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / f, dst / f)
+    subprocess.run(["git", "init", "-q"], cwd=dst, check=True)
 
 
 @pytest.fixture(scope="session")

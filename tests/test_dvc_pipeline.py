@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import pytest
 import yaml
-from conftest import REPO
+from conftest import copy_repo
 
 from mer_pipeline.synth.generate import read_ground_truth
 
@@ -29,15 +29,6 @@ def as_smic(synthetic: Path, root: Path) -> None:
         frames = sorted((synthetic / "CASME2-RAW" / clip_id).iterdir(), key=lambda p: int(p.stem.removeprefix("img")))
         for n, frame in enumerate(frames):
             cv2.imwrite(str(folder / f"image{46400 + n:06d}.bmp"), cv2.imread(str(frame)))
-
-
-def copy_repo(dst: Path) -> None:
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                           capture_output=True, text=True, check=True).stdout.split()
-    for f in (f for f in files if (REPO / f).is_file()):
-        (dst / f).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO / f, dst / f)
-    subprocess.run(["git", "init", "-q"], cwd=dst, check=True)
 
 
 def lab_params(repo: Path, casme2: Path, smic: Path) -> None:

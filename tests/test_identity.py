@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO
+from conftest import REPO, copy_repo
 
 from mer_pipeline.identity import PACKAGE_DIR, closure, code_version, imports_between_packages
 
@@ -134,12 +134,7 @@ def test_code_version_names_libraries_and_files():
 def test_dvc_status_sees_an_edit_to_the_flow_pairing(tmp_path):
     """In a copy of the repository (no data), editing the flow pairing shows the flow stage's dep as modified,
     and no other modality stage's."""
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                           capture_output=True, text=True, check=True).stdout.split()
-    for f in (f for f in files if (REPO / f).is_file()):
-        (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO / f, tmp_path / f)
-    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    copy_repo(tmp_path)
 
     def changed(stage: str) -> set[str]:
         out = subprocess.run([sys.executable, "-m", "dvc", "status", stage, "--json"], cwd=tmp_path,

@@ -3,8 +3,18 @@ whole file as one typed tree (`Params.load`). Library functions take these objec
 read params.yaml."""
 
 from mer_pipeline.config.base import build, check_choice, params_hash, read_yaml
-from mer_pipeline.config.modalities import (APEX_CHOICES, APEX_VARIANT_STORES, DERIVED_INPUTS, MODALITY_PARAMS, FlowParams, MapParams, ModalitiesParams,
-                                            TVL1Params, input_store, split_store_name)
+from mer_pipeline.config.modalities import (
+    APEX_CHOICES,
+    APEX_VARIANT_STORES,
+    DERIVED_INPUTS,
+    MODALITY_PARAMS,
+    FlowParams,
+    MapParams,
+    ModalitiesParams,
+    TVL1Params,
+    input_store,
+    split_store_name,
+)
 from mer_pipeline.config.sections import (
     THREE_CLASS_NAMES,
     CacheParams,
@@ -21,8 +31,9 @@ from mer_pipeline.config.training import ExperimentParams, TrainParams, expand_e
 from mer_pipeline.config.tree import Params, label_table
 
 __all__ = [
-    "APEX_CHOICES", "APEX_VARIANT_STORES", "DERIVED_INPUTS", "MODALITY_PARAMS", "THREE_CLASS_NAMES", "CacheParams", "DatasetParams", "ExperimentParams", "FacesParams",
-    "FlowParams", "IndexParams", "LabelTable", "MapParams", "ModalitiesParams", "Params", "PipelineParams", "Scale", "SynthParams",
-    "TVL1Params", "TrainParams", "build", "check_choice", "expand_experiments", "input_store", "label_table", "params_hash",
-    "read_yaml", "split_store_name", "SpottingParams",
+    "APEX_CHOICES", "APEX_VARIANT_STORES", "DERIVED_INPUTS", "MODALITY_PARAMS", "THREE_CLASS_NAMES", "CacheParams",
+    "DatasetParams", "ExperimentParams", "FacesParams", "FlowParams", "IndexParams", "LabelTable", "MapParams",
+    "ModalitiesParams", "Params", "PipelineParams", "Scale", "SpottingParams", "SynthParams", "TVL1Params",
+    "TrainParams", "build", "check_choice", "expand_experiments", "input_store", "label_table", "params_hash",
+    "read_yaml", "split_store_name",
 ]

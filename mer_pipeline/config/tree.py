@@ -24,7 +24,8 @@ from mer_pipeline.config.sections import (
 from mer_pipeline.config.training import ExperimentParams, TrainParams, expand_experiments
 from mer_pipeline.errors import UserError
 
-SECTIONS = ("pipeline", "synth", "datasets", "labels", "index", "faces", "spotting", "cache", "modalities", "train", "experiments")
+SECTIONS = ("pipeline", "synth", "datasets", "labels", "index", "faces", "spotting", "cache", "modalities", "train",
+            "experiments")
 
 
 def label_table(data: dict[str, Any], name: str) -> LabelTable:

@@ -55,7 +55,8 @@ def test_a_good_selection_writes_one_file_per_selected_dataset(tmp_path):
                                                                                "'casme4'"),
     (lambda d: d["datasets"]["casme2"].update(root="/nowhere/CASME2"), "datasets.casme2.root: /nowhere/CASME2 is not "
                                                                        "a folder"),
-    (lambda d: d["experiments"]["table3_composite"].update(modalities=["mesti-offset"]), "experiments.table3_composite"),
+    (lambda d: d["experiments"]["table3_composite"].update(modalities=["mesti-offset"]),
+     "experiments.table3_composite: modalities ['mesti-offset'] are not stores dvc repro builds"),
 ])
 def test_bad_choices_stop_with_one_line_naming_the_key(tmp_path, change, key):
     data = params_with(tmp_path)
