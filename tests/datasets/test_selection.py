@@ -6,7 +6,7 @@ import os
 import pytest
 import yaml
 from conftest import REPO
-from layouts import casme2_tree, smic_tree
+from layouts import casme2_tree, samm_tree, smic_tree
 
 from mer_pipeline.cli.app import app, main
 from mer_pipeline.config import Params
@@ -16,14 +16,11 @@ from mer_pipeline.errors import UserError
 
 def params_with(tmp_path, **pipeline) -> dict:
     data = yaml.safe_load((REPO / "params.yaml").read_text())
-    casme2, smic = tmp_path / "CASME2", tmp_path / "SMIC"
-    casme2_tree(casme2)
-    smic_tree(smic)
-    data["datasets"]["casme2"]["root"] = str(casme2)
-    data["datasets"]["smic-hs"]["root"] = str(smic)
+    for name, tree in (("casme2", casme2_tree), ("smic-hs", smic_tree), ("samm", samm_tree)):
+        tree(tmp_path / name.upper())
+        data["datasets"][name]["root"] = str(tmp_path / name.upper())
     data["synth"]["out"] = data["datasets"]["synthetic"]["root"] = str(tmp_path / "raw" / "synthetic")
-    data["pipeline"] = {"datasets": ["casme2", "smic-hs"], "experiments": ["table3_composite"], **pipeline}
-    data["experiments"]["table3_composite"]["datasets"] = ["casme2", "smic-hs"]
+    data["pipeline"] = {"datasets": ["casme2", "smic-hs", "samm"], "experiments": ["table3_composite"], **pipeline}
     return data
 
 
@@ -35,9 +32,9 @@ def test_a_good_selection_writes_one_file_per_selected_dataset(tmp_path):
     data = params_with(tmp_path)
     (tmp_path / "checked").mkdir()
     (tmp_path / "checked" / "samm.json").write_text("{}")  # selected earlier, not now
-    assert check(tmp_path, data)["datasets"] == 2
+    assert check(tmp_path, data)["datasets"] == 3
     files = sorted(p.name for p in (tmp_path / "checked").iterdir())
-    assert files == ["casme2.json", "smic-hs.json"]
+    assert files == ["casme2.json", "samm.json", "smic-hs.json"]
     entry = json.loads((tmp_path / "checked" / "casme2.json").read_text())
     assert entry["root"] == str((tmp_path / "CASME2").resolve()) and entry["labels"]["three_class"]["disgust"] == \
         "negative"
@@ -49,10 +46,10 @@ def test_a_good_selection_writes_one_file_per_selected_dataset(tmp_path):
 
 @pytest.mark.parametrize("change, key", [
     (lambda d: d["pipeline"].update(experiments=["table7"]), "pipeline.experiments: unknown experiment group 'table7'"),
-    (lambda d: d["pipeline"].update(datasets=["casme2"]), "pipeline.experiments: table3_composite reads datasets "
-                                                          "['smic-hs'] that are not in pipeline.datasets"),
-    (lambda d: d["pipeline"].update(datasets=["casme2", "smic-hs", "casme4"]), "pipeline.datasets: unknown dataset "
-                                                                               "'casme4'"),
+    (lambda d: d["pipeline"].update(datasets=["casme2", "samm"]), "pipeline.experiments: table3_composite reads "
+                                                                  "datasets ['smic-hs'] that are not in pipeline."),
+    (lambda d: d["pipeline"].update(datasets=["casme2", "smic-hs", "samm", "casme4"]), "pipeline.datasets: unknown "
+                                                                                       "dataset 'casme4'"),
     (lambda d: d["datasets"]["casme2"].update(root="/nowhere/CASME2"), "datasets.casme2.root: /nowhere/CASME2 is not "
                                                                        "a folder"),
     (lambda d: d["experiments"]["table3_composite"].update(modalities=["mesti-offset"]),
@@ -74,7 +71,7 @@ def test_a_root_without_its_layout_is_refused(tmp_path):
     data["datasets"]["casme2"]["root"] = str(empty)
     with pytest.raises(UserError, match=r"^params datasets\.casme2\.root: .*empty"):
         check(tmp_path, data)
-    data["datasets"]["casme2"]["root"] = str(tmp_path / "SMIC")  # another dataset's layout
+    data["datasets"]["casme2"]["root"] = str(tmp_path / "SMIC-HS")  # another dataset's layout
     with pytest.raises(UserError, match=r"^params datasets\.casme2\.root: "):
         check(tmp_path, data)
 
@@ -90,7 +87,7 @@ def test_the_cli_check_is_one_line_and_exit_2(tmp_path, capsys):
 
 
 def test_the_raw_link_points_at_the_root_and_never_writes_it(tmp_path):
-    root, other = tmp_path / "SMIC", tmp_path / "SMIC2"
+    root, other = tmp_path / "SMIC-HS", tmp_path / "SMIC2"
     smic_tree(root)
     smic_tree(other)
     listing = sorted(p.relative_to(root) for p in root.rglob("*"))
