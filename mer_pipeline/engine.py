@@ -66,6 +66,9 @@ class Task(Protocol[Item]):
     def label(self, item: Item) -> str:
         """The clip id, for the cache entry's metadata and for problems."""
 
+    # optional: accepts(p: Pending, arrays) -> bool, whether a shared-cache entry's arrays are what this item needs
+    # (names, shapes, dtypes); an entry it refuses is computed anew, as a miss.
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -101,7 +104,7 @@ def _compute_batch(task: Task, items: Sequence, cache_params: CacheParams, compu
             continue
         if task.stored_key(item) == key:
             outcomes[i] = Outcome("kept")
-        elif cache and (hit := cache.get(task.kind, key)):
+        elif cache and (hit := cache.get(task.kind, key)) and _accepts(task, Pending(item, key, state), hit[0]):
             outcomes[i] = _write(task, Pending(item, key, state), hit[0], "cached")
         elif not compute:
             outcomes[i] = Outcome("missing")
@@ -109,6 +112,11 @@ def _compute_batch(task: Task, items: Sequence, cache_params: CacheParams, compu
             todo.append((i, Pending(item, key, state)))
     computed = task.compute([p for _, p in todo]) if todo else []
     return len(items), cache, outcomes, todo, computed
+
+
+def _accepts(task: Task, p: Pending, arrays: dict[str, np.ndarray]) -> bool:
+    check = getattr(task, "accepts", None)
+    return check is None or bool(check(p, arrays))
 
 
 def _publish_batch(task: Task, n: int, cache, outcomes: dict, todo: list, computed: list,
@@ -157,21 +165,23 @@ def _write(task: Task, p: Pending, arrays: dict[str, np.ndarray], status: str) -
     return Outcome(status)
 
 
-def _run_one(args: tuple, item) -> list[Outcome]:
+def _run_group(args: tuple, group: list) -> list[Outcome]:
     task, cache_params, compute = args
-    return run_batch(task, [item], cache_params, compute)
+    return run_batch(task, group, cache_params, compute)
 
 
 def run(task: Task, items: Sequence, cache: CacheParams = CacheParams(), scale: Scale = Scale(),
         batch_size: int = 1, compute: bool = True, progress: Callable | None = None,
-        threads: int = 1) -> list[Outcome]:
-    """Every item through `run_batch`: in batches of `batch_size` in this process, or one dask task per item.
+        threads: int = 1, per_task: int = 1) -> list[Outcome]:
+    """Every item through `run_batch`: in batches of `batch_size` in this process, or on dask one task per
+    `per_task` items (a batch computed together on one worker).
 
     In this process, `threads` > 1 prepares and computes that many batches at once on a pool of threads (the task's
     prepare and compute must then be thread-safe); each finished batch is published in order, as it completes.
     """
     if scale.workers or scale.scheduler:
-        results = run_tasks(_run_one, (task, cache, compute), list(items), scale, progress)
+        groups = [list(items[i : i + per_task]) for i in range(0, len(items), per_task)]
+        results = run_tasks(_run_group, (task, cache, compute), groups, scale, progress)
         return [o for r in results for o in r]
     batches = [items[i : i + batch_size] for i in range(0, len(items), batch_size)]
     batches = progress(batches) if progress else batches

@@ -4,9 +4,11 @@
     <faces.out>/<dataset>/{faces.zarr, problems.csv, quality.csv, quality.png}
     <spotting.out>/<dataset>/{apexes.csv, curves.json, audit.csv, audit.png, problems.csv}
     <spotting.metrics>/spotting_<dataset>.json
+    <spotting.curves>/<dataset>/<sha of clip id>.npz   each clip's motion curves (not a DVC output)
     <modalities.out>/<dataset>/<modality>.zarr
     <train.out>/<group>[/<experiment>]/{results.json, predictions.csv, train_loss.csv, checkpoint.pt}
     <train.metrics>/<group>.json
+    <train.folds>/<group>/<experiment>/seed<seed>/fold<nnn>.npz   finished fold jobs (not a DVC output)
 """
 
 from pathlib import Path
@@ -42,6 +44,10 @@ def apex_table(p: SpottingParams, dataset: str) -> Path:
     return spotting_dir(p, dataset) / APEX_TABLE
 
 
+def curves_dir(p: SpottingParams, dataset: str) -> Path:
+    return Path(p.curves) / dataset
+
+
 def spotting_metrics(p: SpottingParams, dataset: str) -> Path:
     return Path(p.metrics) / f"spotting_{dataset}.json"
 
@@ -60,3 +66,7 @@ def experiments_dir(p: TrainParams, group: str) -> Path:
 
 def metrics_file(p: TrainParams, group: str) -> Path:
     return Path(p.metrics) / f"{group}.json"
+
+
+def folds_dir(p: TrainParams, group: str) -> Path:
+    return Path(p.folds) / group

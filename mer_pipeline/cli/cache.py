@@ -6,10 +6,11 @@ from typing import Annotated
 
 import typer
 
-from mer_pipeline.cli.common import DatasetOpt, JsonOpt, ParamsOpt, load, report
+from mer_pipeline.cli.common import JsonOpt, ParamsOpt, load, report
 from mer_pipeline.cli.modalities import ModalityOpt
 
-app = typer.Typer(help="Shared cache (params `cache.url` or MER_PIPELINE_CACHE): ls, verify, push, pull, gc.",
+app = typer.Typer(help="Shared cache (params `cache.url` or MER_PIPELINE_CACHE) of faces entries, modality samples and "
+                  "fold jobs: ls, verify, push, pull, gc.",
                   no_args_is_help=True)
 
 
@@ -53,36 +54,58 @@ def verify(
         sys.exit(1)
 
 
+ExperimentsOpt = Annotated[list[str] | None, typer.Option("--experiment", "-e", help="Experiment group whose fold "
+                                                          "jobs to pull (repeatable).")]
+OptionalDatasetOpt = Annotated[str | None, typer.Option("--dataset", "-d", help="Dataset name from params.yaml "
+                                                        "`datasets` (its faces and modality stores).")]
+
+
 @app.command()
-def push(dataset: DatasetOpt, modality: ModalityOpt = None, params: ParamsOpt = Path("params.yaml"),
+def push(dataset: OptionalDatasetOpt = None, modality: ModalityOpt = None, params: ParamsOpt = Path("params.yaml"),
          as_json: JsonOpt = False) -> None:
-    """Publish the local faces and modality stores' entries that the cache lacks."""
+    """Publish what the cache lacks: every finished fold job under train.folds and, with --dataset, that dataset's
+    faces and modality stores' entries."""
     from mer_pipeline import paths
     from mer_pipeline.faces.task import push_faces
     from mer_pipeline.modalities.task import push_modality
+    from mer_pipeline.training.folds import push_folds
 
     p, cache = load(params), _cache(params)
-    faces = push_faces(paths.faces_store(p.faces, dataset), cache)
-    stores = {n: paths.modality_store(p.modalities, dataset, n) for n in modality or p.modalities.names}
-    mods = [push_modality(n, path, p.modalities, cache) for n, path in stores.items() if path.exists()]
-    report({"url": cache.url, "faces_pushed": faces["pushed"], "faces_present": faces["present"],
-            "modalities": mods}, as_json, "push")
+    folds = push_folds(Path(p.train.folds), cache)
+    result = {"url": cache.url, "folds_pushed": folds["pushed"], "folds_present": folds["present"]}
+    if dataset:
+        faces = push_faces(paths.faces_store(p.faces, dataset), cache)
+        stores = {n: paths.modality_store(p.modalities, dataset, n) for n in modality or p.modalities.names}
+        result |= {"faces_pushed": faces["pushed"], "faces_present": faces["present"],
+                   "modalities": [push_modality(n, path, p.modalities, cache) for n, path in stores.items()
+                                  if path.exists()]}
+    report(result, as_json, "push")
 
 
 @app.command()
-def pull(dataset: DatasetOpt, modality: ModalityOpt = None, params: ParamsOpt = Path("params.yaml"),
-         as_json: JsonOpt = False) -> None:
-    """Fill the local stores from the cache without computing anything (needs the clip index); what the cache
+def pull(dataset: OptionalDatasetOpt = None, modality: ModalityOpt = None, experiment: ExperimentsOpt = None,
+         params: ParamsOpt = Path("params.yaml"), as_json: JsonOpt = False) -> None:
+    """Fill the local stores from the cache without computing anything: with --dataset its faces and modality stores
+    (needs the clip index), with --experiment the group's fold jobs (needs its modality stores). What the cache
     lacks is reported as missing."""
+    from mer_pipeline.errors import UserError
     from mer_pipeline.faces.task import faces_stage
     from mer_pipeline.modalities.task import modalities_stage
+    from mer_pipeline.training.stage import train_stage
 
+    if not dataset and not experiment:
+        raise UserError("cache pull: name a --dataset, an --experiment or both")
     p = load(params)
     _cache(params)  # fail early without a cache
-    faces = faces_stage(dataset, p.index, p.faces, p.cache, compute=False)
-    mods = modalities_stage(dataset, p.faces, p.modalities, modality or [], p.cache, compute=False)
-    report({"faces": {k: faces[k] for k in ("cached", "kept", "missing", "skipped")},
-            "modalities": mods["modalities"]}, as_json, "pull")
+    result = {}
+    if dataset:
+        faces = faces_stage(dataset, p.index, p.faces, p.cache, compute=False)
+        mods = modalities_stage(dataset, p.faces, p.modalities, modality or [], p.cache, compute=False)
+        result |= {"faces": {k: faces[k] for k in ("cached", "kept", "missing", "skipped")},
+                   "modalities": mods["modalities"]}
+    folds = [train_stage(p, name, compute=False) for name in experiment or []]
+    result |= {"fold_jobs": [{k: f[k] for k in ("group", "cached", "kept", "missing")} for f in folds]}
+    report(result, as_json, "pull")
 
 
 @app.command()

@@ -12,7 +12,8 @@ def spot(dataset: DatasetOpt, params: ParamsOpt = Path("params.yaml"), as_json: 
     from mer_pipeline.spotting.stage import spot_stage
 
     p = load(params)
-    result = spot_stage(dataset, p.faces, p.spotting, p.dataset(dataset).root, progress=bar(f"spot {dataset}"))
+    result = spot_stage(dataset, p.faces, p.spotting, p.dataset(dataset).root, progress=bar(f"spot {dataset}"),
+                        cache=p.cache)
     report(result, as_json, "spot")
     for against in ("vs_truth", "vs_annotated"):
         if result.get(against, {}).get("clips"):

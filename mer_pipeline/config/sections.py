@@ -152,6 +152,7 @@ class SpottingParams:
 
     out: str = "data/spotting"
     metrics: str = "reports/metrics"
+    curves: str = "data/curves"  # each clip's motion curves as an engine entry, kept across runs (not a DVC output)
     regions: tuple[str, ...] = ("brows", "nose", "mouth")
     grow: float = 0.15
     smooth_seconds: float = 0.004

@@ -18,6 +18,7 @@ class TrainParams:
 
     out: str = "reports/experiments"
     metrics: str = "reports/metrics"
+    folds: str = "data/folds"  # finished fold jobs, kept across runs (resume); not a DVC output
     device: str = "auto"
     profile: str = "cpu"
     profiles: dict[str, dict] = field(default_factory=dict)
@@ -35,6 +36,9 @@ class TrainParams:
     mixed_precision: str = "auto"
     channels_last: str = "auto"  # auto (on CUDA) | on | off: NHWC activations
     folds_at_once: int = 1  # folds of a seed trained together, taking turns step by step (own CUDA stream each)
+    # torch threads of a fold job on the CPU: float sums are split across threads, so results depend on the count;
+    # fixed, a serial run, a dask worker and a colleague's machine write the same bytes (0: every core, not fixed)
+    cpu_threads: int = 2
 
     def __post_init__(self):
         check_choice("train.profile", self.profile, tuple(self.profiles) or ("cpu",))
@@ -43,6 +47,8 @@ class TrainParams:
         check_choice("train.channels_last", self.channels_last, ("auto", "on", "off"))
         if not isinstance(self.folds_at_once, int) or self.folds_at_once < 1:
             raise UserError(f"train.folds_at_once must be an integer >= 1, got {self.folds_at_once!r}")
+        if not isinstance(self.cpu_threads, int) or self.cpu_threads < 0:
+            raise UserError(f"train.cpu_threads must be an integer >= 0, got {self.cpu_threads!r}")
         prof = self.profiles.get(self.profile, {})
         if set(prof) - {"epochs", "input_size", "seeds"}:
             raise UserError(f"train.profiles.{self.profile}: only epochs, input_size and seeds may be set")

@@ -1,24 +1,32 @@
 """The spotting stage: faces store -> <spotting.out>/<dataset>/{apexes.csv, curves.json, audit.csv, audit.png,
 problems.csv} and <spotting.metrics>/spotting_<dataset>.json.
 
+Each clip's curves are an item of the per-clip engine (CurveTask): kept, taken from the shared cache or computed.
+
 Per clip the motion curve of each region (curve.py) and its peak; over the dataset the noise floor (median of the
 clips' floors); per clip the spotted apex (the peak, or the middle frame where there is no motion above the floor),
 the audit's flags (audit.py), and the apex error against the sheet and, where the dataset ships one, the ground truth.
 """
 
+import hashlib
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from mer_pipeline import paths
-from mer_pipeline.config import FacesParams, SpottingParams
+from mer_pipeline import engine, paths
+from mer_pipeline.config import CacheParams, FacesParams, SpottingParams
+from mer_pipeline.errors import ClipError
 from mer_pipeline.faces.align import transform_points
+from mer_pipeline.identity import code_version
 from mer_pipeline.problems import ProblemLog
 from mer_pipeline.spotting.audit import MIN_FRAMES, flags_of, moved, write_audit
 from mer_pipeline.spotting.curve import DIGITS, Peak, find_peak, region_curves, region_masks
 from mer_pipeline.store import clips as faces_store
+from mer_pipeline.store import entries
+from mer_pipeline.store.cache import content_key
 from mer_pipeline.store.records import FacesEntry
 from mer_pipeline.store.spots import SpotRow, write_spots
 
@@ -69,32 +77,115 @@ def ground_truth_apexes(root: Path) -> dict[str, int] | None:
     return {cid: row["apex"] for cid, row in read_ground_truth(root).items()}
 
 
+CURVE = "curve"  # the shared cache's kind of a clip's motion curves
+
+
+@lru_cache(maxsize=1)
+def curve_code() -> str:
+    return code_version(__name__, "mer_pipeline.spotting.curve", libraries=("opencv-contrib-python",))
+
+
+@dataclass(frozen=True)
+class CurveTask:
+    """The engine's task for spotting one faces store: items are clip ids; an item's result is the clip's smoothed
+    motion curve in the peak region, the peak (index, value) and its noise floor. Kept as one entry file per clip
+    under `folder` (store/entries.py); published to the shared cache as kind `curve`."""
+
+    faces: str
+    folder: str
+    params: SpottingParams
+    kind: str = CURVE
+
+    def path(self, clip_id: str) -> Path:
+        return Path(self.folder) / f"{hashlib.sha256(clip_id.encode()).hexdigest()[:32]}.npz"
+
+    def prepare(self, clip_id: str) -> tuple[str, FacesEntry]:
+        entry = faces_store.entry(faces_store.open_existing(Path(self.faces)), clip_id)
+        if entry is None:
+            raise ClipError(clip_id, f"no complete entry in {self.faces}")
+        p = self.params
+        return content_key(CURVE, {"faces": entry.content_key, "regions": list(p.regions), "grow": p.grow,
+                                   "smooth_seconds": p.smooth_seconds, "code": curve_code()}), entry
+
+    def stored_key(self, clip_id: str) -> str | None:
+        entry = entries.stored(self.path(clip_id), CURVE)
+        faces = faces_store.entry(faces_store.open_existing(Path(self.faces)), clip_id)
+        meta = entry[1].get("meta") if entry else None
+        if faces is None or not isinstance(meta, dict) or meta.get("clip_id") != clip_id:
+            return None
+        return entry[1]["key"] if self.accepts(engine.Pending(clip_id, entry[1]["key"], faces), entry[0]) else None
+
+    def compute(self, pending: list[engine.Pending]) -> list[dict[str, np.ndarray]]:
+        root = faces_store.open_existing(Path(self.faces))
+        out = []
+        for p in pending:
+            peak = spot_entry(faces_store.read_entry(root, p.item)[0], p.state, self.params)
+            out.append({"curve": np.asarray(peak.curve, np.float64),
+                        "peak": np.array([peak.index, peak.peak, peak.floor], np.float64),
+                        "region": np.frombuffer(peak.region.encode(), np.uint8)})
+        return out
+
+    def accepts(self, p: engine.Pending, arrays: dict[str, np.ndarray]) -> bool:
+        """One finite value per frame, the peak inside the clip, a region of spotting.regions."""
+        n = p.state.key_frames.offset + 1
+        curve, peak, region = arrays.get("curve"), arrays.get("peak"), arrays.get("region")
+        if set(arrays) != {"curve", "peak", "region"} or curve.shape != (n,) or peak.shape != (3,):
+            return False
+        if curve.dtype != np.float64 or peak.dtype != np.float64 or region.dtype != np.uint8:
+            return False
+        return (bool(np.isfinite(curve).all() and np.isfinite(peak).all()) and 0 <= peak[0] < max(n, 1)
+                and float(peak[0]).is_integer() and bytes(region).decode(errors="replace") in self.params.regions)
+
+    def write(self, p: engine.Pending, arrays: dict[str, np.ndarray]) -> None:
+        entries.write(self.path(p.item), CURVE, p.key, arrays, {"clip_id": p.item})
+
+    def read(self, clip_id: str) -> dict[str, np.ndarray]:
+        entry = entries.stored(self.path(clip_id), CURVE)
+        if entry is None:
+            raise KeyError(f"{self.path(clip_id)}: no curve entry for {clip_id}")
+        return entry[0]
+
+    def label(self, clip_id: str) -> str:
+        return clip_id
+
+
+def peak_of(arrays: dict[str, np.ndarray]) -> Peak:
+    index, value, floor = arrays["peak"]
+    return Peak(int(index), bytes(arrays["region"]).decode(), arrays["curve"], float(value), float(floor))
+
+
 def spot_stage(dataset: str, faces: FacesParams, params: SpottingParams, dataset_root: str | None = None,
-               progress=None) -> dict:
+               progress=None, cache: CacheParams = CacheParams()) -> dict:
     """Spot the apex of every complete faces entry of `dataset` into `<spotting.out>/<dataset>/` and
     `<spotting.metrics>/spotting_<dataset>.json`; scored against the ground truth where the dataset root has one."""
     truth = ground_truth_apexes(Path(dataset_root)) if dataset_root else None
     result = spot_store(paths.faces_store(faces, dataset), paths.spotting_dir(params, dataset),
-                        paths.spotting_metrics(params, dataset), params, dataset, truth, progress)
+                        paths.spotting_metrics(params, dataset), params, dataset, truth, progress,
+                        paths.curves_dir(params, dataset), cache.resolved())
     return {"dataset": dataset, **result}
 
 
 def spot_store(store_path: Path, out: Path, metrics_path: Path, params: SpottingParams, dataset: str,
-               truth: dict[str, int] | None = None, progress=None) -> dict:
-    """Spot every complete entry of a faces store; write the apex table, curves, audit, problems and metrics."""
+               truth: dict[str, int] | None = None, progress=None, curves_dir: Path | None = None,
+               cache: CacheParams = CacheParams()) -> dict:
+    """Spot every complete entry of a faces store through the engine (curves kept in `curves_dir`, default beside
+    `out`, or taken from the shared cache); write the apex table, curves, audit, problems and metrics."""
     root, ids = faces_store.open_complete(store_path)
-    entries, peaks = [], []
-    for clip_id in progress(ids) if progress else ids:
-        frames, entry = faces_store.read_entry(root, clip_id)
-        entries.append(entry)
-        peaks.append(spot_entry(frames, entry, params))
-    rows, floor = apex_rows(entries, peaks, params)
+    task = CurveTask(str(store_path), str(curves_dir or out.with_name(out.name + ".curves")), params)
+    outcomes = engine.run(task, ids, cache, progress=progress)
+    done = [(cid, o) for cid, o in zip(ids, outcomes) if o.status != "skipped"]
+    entries_ = [faces_store.entry(root, cid) for cid, _ in done]
+    peaks = [peak_of(task.read(cid)) for cid, _ in done]
+    rows, floor = apex_rows(entries_, peaks, params)
     out.mkdir(parents=True, exist_ok=True)
     curves = {r.clip_id: p.curve for r, p in zip(rows, peaks)}
     (out / "curves.json").write_text(json.dumps(
         {cid: [round(float(v), DIGITS) for v in c] for cid, c in curves.items()}, indent=0) + "\n")
     write_audit(out, rows, curves, params.audit_plots)
     log = ProblemLog(dataset)
+    for cid, o in zip(ids, outcomes):
+        if o.status == "skipped":
+            log.add(cid, o.problem, "skipped")
     for r in rows:
         for flag in filter(None, r.flags.split("; ")):
             log.add(r.clip_id, flag, "flagged")
@@ -107,4 +198,4 @@ def spot_store(store_path: Path, out: Path, metrics_path: Path, params: Spotting
                **({"vs_truth": apex_errors(rows, truth)} if truth is not None else {})}
     metrics_path.parent.mkdir(parents=True, exist_ok=True)
     metrics_path.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-    return {"out": str(out), **metrics, "problems": [p.line() for p in log.items]}
+    return {"out": str(out), **metrics, "curves": engine.counts(outcomes), "problems": [p.line() for p in log.items]}

@@ -85,14 +85,7 @@ class Cache:
         data = encode(kind, key, arrays, meta)
         path = self.path(kind, key)
         if self.local:
-            folder = os.path.dirname(path)
-            os.makedirs(folder, exist_ok=True)
-            tmp = os.path.join(folder, f"{TMP_PREFIX}{key}-{uuid.uuid4().hex}")
-            with open(tmp, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
+            write_atomic(path, data)
         else:
             self.fs.pipe_file(path, data)
 
@@ -139,6 +132,19 @@ class Cache:
         return removed
 
 
+def write_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Write a file on a local or network path so that it is either absent or complete: a hidden temporary name in
+    the same folder, flushed to disk, then renamed."""
+    folder = os.path.dirname(os.fspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f"{TMP_PREFIX}{os.path.basename(os.fspath(path))}-{uuid.uuid4().hex}")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
 def _mtime(info: dict) -> float:
     for k in ("mtime", "LastModified", "last_modified", "created"):
         v = info.get(k)
@@ -158,15 +164,25 @@ def encode(kind: str, key: str, arrays: dict[str, np.ndarray], meta: dict) -> by
 
 def decode(data: bytes, key: str) -> tuple[dict[str, np.ndarray], dict]:
     """Arrays and meta of an entry's bytes; ValueError naming what is wrong when it is not intact."""
+    arrays, manifest = read_entry(data)
+    if manifest.get("key") != key:
+        raise ValueError(f"entry holds key {manifest.get('key')}, not {key}")
+    return arrays, manifest["meta"]
+
+
+def read_entry(data: bytes) -> tuple[dict[str, np.ndarray], dict]:
+    """Arrays and manifest of an intact entry, whatever its key; ValueError naming what is wrong otherwise."""
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             manifest = json.loads(bytes(z["__meta__"]).decode())
             arrays = {n: z[n] for n in z.files if n != "__meta__"}
     except Exception as exc:  # zip CRC errors, truncation, bad JSON, pickled members
         raise ValueError(f"unreadable entry ({exc.__class__.__name__}: {exc})") from None
-    if manifest.get("key") != key:
-        raise ValueError(f"entry holds key {manifest.get('key')}, not {key}")
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("arrays"), dict):
+        raise ValueError("entry manifest is not a table with an `arrays` table")
+    if set(manifest["arrays"]) != set(arrays):
+        raise ValueError(f"entry members {sorted(arrays)} are not the arrays its manifest lists")
     for name, spec in manifest["arrays"].items():
-        if name not in arrays or _sha(arrays[name]) != spec["sha256"]:
+        if not isinstance(spec, dict) or _sha(arrays[name]) != spec.get("sha256"):
             raise ValueError(f"array {name!r} does not match its checksum")
-    return arrays, manifest["meta"]
+    return arrays, manifest

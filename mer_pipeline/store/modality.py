@@ -61,6 +61,7 @@ class StoredSamples:
     clip_ids: list[str]
     subjects: list[str]
     kinds: tuple[str, ...]
+    keys: list[str]  # each sample's content key ("" where not done)
 
 
 def open_modality_store(path: Path, provenance: dict[str, Any], clips: list[SampleInfo], images: tuple[str, ...],
@@ -177,5 +178,6 @@ def open_samples(path: Path, label: str, image: str = "image") -> StoredSamples:
     index = StoreIndex.of(root)
     if image not in index.images:
         raise UserError(f"{path}: no image array {image!r} (it holds {', '.join(index.images)})")
-    return StoredSamples(root[image][...], root[label][...], present(root), index.clip_ids, index.subjects,
-                         index.kinds)
+    done = present(root)
+    keys = [bytes(k).decode().strip() if d else "" for k, d in zip(root["key"][...], done)]
+    return StoredSamples(root[image][...], root[label][...], done, index.clip_ids, index.subjects, index.kinds, keys)

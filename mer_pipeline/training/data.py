@@ -14,7 +14,8 @@ from mer_pipeline.store.modality import open_samples
 @dataclass(frozen=True)
 class Samples:
     """x: (N, 3 * len(modalities), S, S) float in [0, 1]; y: (N,) int64; per-sample ids, subjects, datasets;
-    kinds: what each of the C channels holds (training/augment.py)."""
+    kinds: what each of the C channels holds (training/augment.py); keys: each sample's content keys in its stores
+    (one per modality, joined), what a fold job's key is made of."""
 
     x: torch.Tensor
     y: torch.Tensor
@@ -22,6 +23,7 @@ class Samples:
     subjects: list[str]
     datasets: list[str]
     kinds: tuple[str, ...]
+    keys: list[str]
 
 
 def load_samples(stores: ModalitiesParams, datasets: list[str], modalities: list[str], label: str, input_size: int) -> Samples:
@@ -31,7 +33,7 @@ def load_samples(stores: ModalitiesParams, datasets: list[str], modalities: list
 
     Subjects are prefixed with their dataset so a composite LOSO keeps subjects of different datasets apart.
     """
-    xs, ys, ids, subjects, names, kinds = [], [], [], [], [], None
+    xs, ys, ids, subjects, names, keys, kinds = [], [], [], [], [], [], None
     for dataset in datasets:
         parts = [open_samples(paths.modality_store(stores, dataset, input_store(m)[0]), label, input_store(m)[1])
                  for m in modalities]
@@ -51,9 +53,10 @@ def load_samples(stores: ModalitiesParams, datasets: list[str], modalities: list
         ids += [c for c, k in zip(first.clip_ids, keep) if k]
         subjects += [f"{dataset}/{s}" for s, k in zip(first.subjects, keep) if k]
         names += [dataset] * int(keep.sum())
+        keys += ["+".join(p.keys[i] for p in parts) for i in np.flatnonzero(keep)]
     if not ids:
         raise UserError(f"no labelled samples in {stores.out} for {datasets} x {modalities} ({label})")
     x = torch.cat(xs).float() / 255
     if x.shape[-1] != input_size:
         x = F.interpolate(x, size=(input_size, input_size), mode="bilinear", antialias=True, align_corners=False)
-    return Samples(x, torch.cat(ys), ids, subjects, names, kinds)
+    return Samples(x, torch.cat(ys), ids, subjects, names, kinds, keys)

@@ -84,25 +84,43 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, kinds: tuple[str, 
 def train_together(jobs: list[Job], kinds: tuple[str, ...], recipe: Recipe, device: torch.device) -> None:
     """Several trainings at once (folds of one seed): they take turns, one optimizer step each, from one thread, each
     on its own CUDA stream on a GPU, so one fold's kernels run while the next fold's are queued and small models fill
-    the device. Each job has its own optimizer, loss scaler and data generator (seeded with its seed); the global
-    generator (dropout) is seeded with the first job's seed and drawn from in turn order, so a group's results are
-    the same on every run. One job is exactly `train`."""
-    seed_everything(jobs[0].seed)
-    gens = [torch.Generator().manual_seed(job.seed) for job in jobs]
+    the device. Each job has its own optimizer, loss scaler and data generator (seeded with its seed), and its own
+    state of the global generators (dropout), swapped in for its turns: a job trains exactly as it would alone, so a
+    fold's result does not depend on the folds it was grouped with. One job is exactly `train`."""
     cuda = device.type == "cuda"
+    rng = []
+    for job in jobs:
+        seed_everything(job.seed)
+        rng.append(_global_rng(device))
+    gens = [torch.Generator().manual_seed(job.seed) for job in jobs]
     streams = [torch.cuda.Stream(device) for _ in jobs] if cuda and len(jobs) > 1 else [None] * len(jobs)
     for stream in streams:
         if stream is not None:  # the weights were put on the device on the default stream
             stream.wait_stream(torch.cuda.current_stream(device))
     running = [_steps(job, gen, kinds, recipe, device) for job, gen in zip(jobs, gens)]
     while running:
-        for it, stream in list(zip(running, streams)):
+        for it, stream, state in list(zip(running, streams, rng)):
+            _set_global_rng(state, device)
             with torch.cuda.stream(stream) if stream is not None else contextlib.nullcontext():
-                if next(it, None) is None:
-                    i = running.index(it)
-                    del running[i], streams[i]
+                more = next(it, None) is not None
+            i = running.index(it)
+            if more:
+                rng[i] = _global_rng(device)
+            else:
+                del running[i], streams[i], rng[i]
     if cuda:
         torch.cuda.synchronize(device)
+
+
+def _global_rng(device: torch.device) -> tuple:
+    """The state of the global generators a model draws from (CPU, and the device's on CUDA)."""
+    return torch.get_rng_state(), torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+
+
+def _set_global_rng(state: tuple, device: torch.device) -> None:
+    torch.set_rng_state(state[0])
+    if state[1] is not None:
+        torch.cuda.set_rng_state(state[1], device)
 
 
 def _steps(job: Job, gen: torch.Generator, kinds: tuple[str, ...], recipe: Recipe,

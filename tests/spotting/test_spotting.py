@@ -3,18 +3,20 @@ ground truth, and the modalities' apex choice."""
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 import zarr
 
-from mer_pipeline.config import ModalitiesParams, SpottingParams
+from mer_pipeline.config import CacheParams, ModalitiesParams, SpottingParams
 from mer_pipeline.errors import UserError
 from mer_pipeline.modalities.task import run_modality
 from mer_pipeline.spotting.audit import flags_of
 from mer_pipeline.spotting.curve import Peak, find_peak, region_masks, smooth
 from mer_pipeline.spotting.stage import apex_rows, ground_truth_apexes, spot_store
 from mer_pipeline.store import clips as faces_store
+from mer_pipeline.store.cache import Cache, encode, read_entry
 from mer_pipeline.store.spots import SpotRow, read_spots, write_spots
 
 
@@ -94,6 +96,35 @@ def test_spotting_finds_the_true_apex_on_the_tiny_synthetic_data(tiny_faces, tin
                                                                 "audit.png", "problems.csv"}
     curves = json.loads((tmp_path / "spot" / "curves.json").read_text())
     assert all(len(curves[c]) == r.offset - r.onset + 1 for c, r in table.items())
+
+
+def test_curves_are_engine_items_kept_shared_and_never_read_damaged(tiny_faces, tiny_synth, tmp_path):
+    """Spotting goes through the engine: a rerun keeps every clip's curves, a colleague sharing the cache computes
+    none, and a damaged or foreign curve entry (local or in the cache) is computed anew; the outputs never change."""
+    truth = ground_truth_apexes(tiny_synth)
+    cache = CacheParams(str(tmp_path / "shared"))
+
+    def run(name: str, curves: str = "curves") -> tuple[dict, dict[str, bytes]]:
+        result = spot_store(tiny_faces, tmp_path / name, tmp_path / f"{name}.json", SpottingParams(), "synthetic",
+                            truth, curves_dir=tmp_path / curves, cache=cache)
+        files = {f: (tmp_path / name / f).read_bytes() for f in ("apexes.csv", "curves.json", "audit.csv")}
+        return result["curves"], files
+
+    first, files = run("a")
+    assert (first["computed"], first["kept"]) == (8, 0)
+    again, again_files = run("b")
+    assert (again["kept"], again["computed"]) == (8, 0) and again_files == files
+    colleague, colleague_files = run("c", "colleague_curves")
+    assert (colleague["cached"], colleague["computed"]) == (8, 0) and colleague_files == files
+    one, two = sorted((tmp_path / "curves").glob("*.npz"))[:2]
+    one.write_bytes(one.read_bytes()[:-40])  # truncated
+    arrays, manifest = read_entry(two.read_bytes())  # intact but a frame short: refused
+    two.write_bytes(encode("curve", manifest["key"], {**arrays, "curve": arrays["curve"][:-1]}, manifest["meta"]))
+    for entry in Cache(cache.url).entries():  # the cache's copies turned to NaN: refused too
+        arrays, manifest = read_entry(Path(entry.path).read_bytes())
+        Cache(cache.url).put("curve", entry.key, {**arrays, "curve": arrays["curve"] * np.nan}, manifest["meta"])
+    repaired, repaired_files = run("d")
+    assert (repaired["computed"], repaired["kept"], repaired["cached"]) == (2, 6, 0) and repaired_files == files
 
 
 def test_apex_choice_recomputes_only_moved_apexes_and_records_them(tiny_faces, tmp_path):

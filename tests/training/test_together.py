@@ -1,6 +1,6 @@
 """Folds trained together (train.folds_at_once): each job keeps its own optimizer, data order and augmentation, so a
-job trains as it would alone unless the model draws from the global generator (dropout), and a group's results are
-the same on every run."""
+job trains exactly as it would alone, dropout included (each job's state of the global generators is swapped in for
+its turns)."""
 
 import copy
 
@@ -47,18 +47,29 @@ def test_jobs_trained_together_train_as_they_would_alone():
     assert not same_weights(m1, no_dropout_net(1))  # it did train
 
 
-def test_a_group_with_dropout_gives_the_same_weights_on_every_run():
-    def run():
+def test_a_group_with_dropout_trains_each_job_as_alone():
+    """Each job draws dropout from its own state of the global generator, swapped in for its turns."""
+    def nets():
         models = []
         for seed in (5, 6):
             torch.manual_seed(seed)
             models.append(create_model("meganet", 2, 3, blocks=2, dropout=0.3))
-        train_together([Job(m, *data(16, s), s) for m, s in zip(models, (5, 6))], KINDS, RECIPE, CPU)
         return models
 
-    first, second = run(), run()
-    assert all(same_weights(a, b) for a, b in zip(first, second))
-    assert not same_weights(first[0], first[1])
+    together = nets()
+    train_together([Job(m, *data(16, s), s) for m, s in zip(together, (5, 6))], KINDS, RECIPE, CPU)
+    alone = nets()
+    for m, s in zip(alone, (5, 6)):
+        train(m, *data(16, s), KINDS, RECIPE, CPU, s)
+    assert all(same_weights(a, b) for a, b in zip(together, alone))
+    assert not same_weights(together[0], together[1])
+    again = nets()
+    train(again[0], *data(16, 5), KINDS, RECIPE, CPU, 5)
+    torch.manual_seed(123)  # whatever the global generator held before, a job starts from its seed
+    shifted = nets()[0]
+    torch.rand(7)
+    train(shifted, *data(16, 5), KINDS, RECIPE, CPU, 5)
+    assert same_weights(again[0], shifted)
 
 
 @pytest.mark.gpu
