@@ -28,6 +28,7 @@ import numpy as np
 
 from mer_pipeline.config import CacheParams, Scale
 from mer_pipeline.errors import ClipError
+from mer_pipeline.progress import tracked
 from mer_pipeline.scale import run_tasks
 
 STATUSES = ("computed", "cached", "kept", "missing", "skipped")
@@ -184,8 +185,7 @@ def run(task: Task, items: Sequence, cache: CacheParams = CacheParams(), scale: 
         results = run_tasks(_run_group, (task, cache, compute), groups, scale, progress)
         return [o for r in results for o in r]
     batches = [items[i : i + batch_size] for i in range(0, len(items), batch_size)]
-    batches = progress(batches) if progress else batches
-    with Writer() as writer:
+    with tracked(batches, progress) as batches, Writer() as writer:
         if threads <= 1:
             outcomes = [o for b in batches for o in run_batch(task, b, cache, compute, writer)]
         else:

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from mer_pipeline.config import Scale
+from mer_pipeline.progress import tracked
 
 
 @contextmanager
@@ -32,15 +33,16 @@ def run_tasks(fn: Callable, job: Any, items: Sequence, scale: Scale, progress=No
     """fn(job, item) for every item, in order of items; on dask one task per item."""
     with dask_client(scale) as client:
         if client is None:
-            return [fn(job, item) for item in (progress(items) if progress else items)]
+            with tracked(items, progress) as wrapped:
+                return [fn(job, item) for item in wrapped]
         from distributed import as_completed
 
         futures = client.map(fn, [job] * len(items), list(items), pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
         results: list = [None] * len(items)
-        done = _Sized(as_completed(futures), len(futures))
-        for future in progress(done) if progress else done:
-            results[index[future.key]] = future.result()
+        with tracked(_Sized(as_completed(futures), len(futures)), progress) as done:
+            for future in done:
+                results[index[future.key]] = future.result()
         return results
 
 

@@ -84,3 +84,37 @@ def test_threads_compute_batches_at_once_and_publish_them_in_order():
     assert [item for item, _ in task.writes] == [1, 3, 4, 5]  # in order, although later items finished first
     assert len(task.threads_seen) > 1 and threading.main_thread().name not in task.threads_seen
     assert sorted(task.store) == [1, 2, 3, 5]
+
+
+RAISING_RUN = """
+import numpy as np
+from mer_pipeline import engine
+from mer_pipeline.progress import bar
+
+class Raising:
+    kind = "test"
+    def prepare(self, item): return f"key{item}", None
+    def stored_key(self, item): return None
+    def compute(self, pending):
+        if pending[0].item == 3:
+            raise ValueError("broken task")
+        return [{"x": np.zeros(2)} for _ in pending]
+    def write(self, p, arrays): pass
+    def read(self, item): return {}
+    def label(self, item): return str(item)
+
+engine.run(Raising(), list(range(8)), progress=bar("raising"), threads=THREADS)
+"""
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_an_exception_inside_the_progress_loop_ends_the_process(threads):
+    """A task raising inside the bar's loop: the process exits non-zero within seconds, every time (rich's refresh
+    thread once left one of seven such runs waiting forever in Live.stop)."""
+    import subprocess
+    import sys
+
+    for _ in range(4):
+        run = subprocess.run([sys.executable, "-c", RAISING_RUN.replace("THREADS", str(threads))], capture_output=True,
+                             text=True, timeout=60)
+        assert run.returncode == 1 and "ValueError: broken task" in run.stderr

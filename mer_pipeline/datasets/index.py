@@ -24,7 +24,7 @@ from mer_pipeline.errors import ClipError, UserError
 from mer_pipeline.paths import INDEX_FILE, PROBLEMS_FILE
 from mer_pipeline.paths import INDEX_META_FILE as META_FILE
 from mer_pipeline.problems import ProblemLog
-from mer_pipeline.progress import bar
+from mer_pipeline.progress import bar, tracked
 
 LIST_FIELDS = ("frames", "frame_numbers")
 
@@ -44,15 +44,16 @@ def build_index(
         raise UserError(f"{root}: dataset root not found (expected the {dataset} folder as distributed)")
     candidates = adapter.scan(root, params, log)
     records, seen = [], set()
-    for cand in progress(candidates) if progress else candidates:
-        if cand.clip_id in seen:
-            log.add(cand.clip_id, "listed twice in the sheet", "excluded")
-            continue
-        seen.add(cand.clip_id)
-        try:
-            records.append(_validate(dataset, root, cand, adapter, params, labels, log, verify_frames))
-        except ClipError as err:
-            log.add(err.clip_id, err.reason, "excluded")
+    with tracked(candidates, progress) as wrapped:
+        for cand in wrapped:
+            if cand.clip_id in seen:
+                log.add(cand.clip_id, "listed twice in the sheet", "excluded")
+                continue
+            seen.add(cand.clip_id)
+            try:
+                records.append(_validate(dataset, root, cand, adapter, params, labels, log, verify_frames))
+            except ClipError as err:
+                log.add(err.clip_id, err.reason, "excluded")
     return records
 
 

@@ -27,7 +27,7 @@ from openpyxl import Workbook
 from mer_pipeline import __version__
 from mer_pipeline.config import SynthParams
 from mer_pipeline.errors import UserError
-from mer_pipeline.progress import bar
+from mer_pipeline.progress import bar, tracked
 from mer_pipeline.synth.actions import PATTERNS, anchor_positions, displacement_field
 from mer_pipeline.synth.head import head_path
 from mer_pipeline.synth.render import expression_flow, identity_image, intensity_profile, make_identity, render_frame
@@ -72,12 +72,13 @@ def generate(params: SynthParams, out: Path, progress=None) -> list[SynthClip]:
     shutil.rmtree(partial, ignore_errors=True)
     jobs = plan(params)
     clips, identities = [], {}
-    for subject, ci, emotion, repeat in progress(jobs) if progress else jobs:
-        if subject not in identities:
-            ident = make_identity(np.random.default_rng([params.seed, subject]), params.image_size)
-            identities[subject] = (ident, identity_image(ident, params.image_size))
-        rng = np.random.default_rng([params.seed, subject, ci, repeat])
-        clips.append(_write_clip(partial, params, subject, ci, emotion, repeat, *identities[subject], rng))
+    with tracked(jobs, progress) as wrapped:
+        for subject, ci, emotion, repeat in wrapped:
+            if subject not in identities:
+                ident = make_identity(np.random.default_rng([params.seed, subject]), params.image_size)
+                identities[subject] = (ident, identity_image(ident, params.image_size))
+            rng = np.random.default_rng([params.seed, subject, ci, repeat])
+            clips.append(_write_clip(partial, params, subject, ci, emotion, repeat, *identities[subject], rng))
     _write_sheet(partial / SHEET, clips)
     _write_ground_truth(partial / "ground_truth" / "clips.csv", clips)
     (partial / MARKER).write_text(json.dumps({"params": asdict(params), "version": __version__}, indent=2) + "\n")
