@@ -4,6 +4,8 @@ bad choice fails loudly with the key's path, and a stable hash of params."""
 import dataclasses
 import hashlib
 import json
+import math
+import re
 import types
 import typing
 from pathlib import Path
@@ -19,6 +21,31 @@ C = TypeVar("C")
 def check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise UserError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+
+
+_RANGE = re.compile(r"^([\[(])\s*(-?[\d.e+-]+|-inf),\s*(-?[\d.e+-]+|inf)\s*([\])])$")
+
+
+def in_range(value: Any, spec: str) -> bool:
+    """Whether a number lies in the interval `spec`, written as in mathematics: "[1, 64]", "(0, 0.25]", "[0, inf)"."""
+    m = _RANGE.match(spec)
+    if not m:
+        raise ValueError(f"bad range {spec!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        return False
+    lo, hi = float(m.group(2)), float(m.group(3))
+    above = value >= lo if m.group(1) == "[" else value > lo
+    below = value <= hi if m.group(4) == "]" else value < hi
+    return above and below
+
+
+def check_ranges(section: str, obj: Any, ranges: dict[str, str]) -> None:
+    """One line naming the first key of `obj` (a params section) outside its range, with the range."""
+    for name, spec in ranges.items():
+        values = getattr(obj, name)
+        for value in values if isinstance(values, tuple) else (values,):
+            if not in_range(value, spec):
+                raise UserError(f"params {section}.{name} must be in {spec}, got {value!r}")
 
 
 def read_yaml(path: str | Path = "params.yaml") -> dict[str, Any]:

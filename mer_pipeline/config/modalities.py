@@ -7,7 +7,7 @@ MapParams (its image mapping only).
 
 from dataclasses import dataclass, field, fields
 
-from mer_pipeline.config.base import build, check_choice
+from mer_pipeline.config.base import build, check_choice, check_ranges
 from mer_pipeline.errors import UserError
 
 SCALINGS = ("unit", "signed", "positive", "flow")
@@ -66,8 +66,11 @@ class FlowParams(TVL1Params):
         for name in ("scales", "warps", "iterations", "coarse_iterations"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise UserError(f"optical_flow.{name} must be an integer >= 1, got {getattr(self, name)!r}")
-        if not 0 < self.zoom < 1:
-            raise UserError(f"optical_flow.zoom must be in (0, 1), got {self.zoom}")
+        # tau above 1/4 breaks the dual step's stability bound: the flow diverges to huge values
+        check_ranges("modalities.params.optical_flow", self, {
+            "tau": "(0, 0.25]", "lam": "(0, 100]", "theta": "(0, 10]", "zoom": "(0, 1)", "scales": "[1, 10]",
+            "warps": "[1, 50]", "iterations": "[1, 1000]", "coarse_iterations": "[1, 1000]", "median": "[1, 15]",
+            "flow_max_px": "(0, 100]", "strain_max": "(0, 10]"})
         if self.median < 1 or self.median % 2 == 0:
             raise UserError(f"optical_flow.median must be an odd number >= 1, got {self.median}")
 
@@ -121,8 +124,7 @@ class ModalitiesParams:
         for dataset, choice in self.apex.items():
             check_choice(f"modalities.apex.{dataset}", choice, APEX_CHOICES)
         check_choice("modalities.device", self.device.split(":")[0], ("auto", "cpu", "cuda"))
-        if self.size < 16 or self.batch_clips < 1:
-            raise UserError("modalities.size must be >= 16 and modalities.batch_clips >= 1")
+        check_ranges("modalities", self, {"size": "[16, 1024]", "batch_clips": "[1, 1024]"})
         typed = {name: self._typed(name, value) for name, value in self.params.items()}
         object.__setattr__(self, "params", typed)
         missing = [n for n in self.names if split_store_name(n)[0] not in typed]

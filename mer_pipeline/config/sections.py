@@ -5,7 +5,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from mer_pipeline.config.base import check_choice
+from mer_pipeline.config.base import check_choice, check_ranges
 from mer_pipeline.errors import UserError
 
 
@@ -29,6 +29,13 @@ class SynthParams:
     head_jerk_prob: float = 0.3
     flicker: float = 0.02
     jpeg_quality: int = 95
+
+    def __post_init__(self):
+        check_ranges("synth", self, {
+            "seed": "[0, inf)", "subjects": "[1, 100]", "clips_per_class": "[1, 100]", "frames": "[8, 1000]",
+            "image_size": "[128, 2048]", "amplitude_px": "[0, 20]", "noise_sigma": "[0, 50]",
+            "head_translation_px": "[0, 50]", "head_rotation_deg": "[0, 20]", "head_scale": "[0, 0.2]",
+            "head_jerk_px": "[0, 20]", "head_jerk_prob": "[0, 1]", "flicker": "[0, 0.5]", "jpeg_quality": "[1, 100]"})
 
 
 @dataclass(frozen=True)
@@ -124,17 +131,13 @@ class FacesParams:
         check_choice("faces.registration_preset", self.registration_preset, ("ultrafast", "fast", "medium"))
         check_choice("faces.on_tracking_problem", self.on_tracking_problem, ("flag", "exclude"))
         check_choice("faces.equalise", self.equalise, ("none", "global", "clahe"))
-        if self.size < 32 or self.registration_size < 32:
-            raise UserError(f"faces.size and faces.registration_size must be at least 32, got {self.size} and "
-                            f"{self.registration_size}")
-        if not 0 <= self.registration_stride <= 8:  # DIS patches are 8 px: a wider stride leaves gaps
-            raise UserError(f"faces.registration_stride must be in [0, 8], got {self.registration_stride}")
-        if not 0.1 <= self.eye_distance <= 0.8 or not 0.1 <= self.eye_y <= 0.7:
-            raise UserError("faces.eye_distance must be in [0.1, 0.8] and faces.eye_y in [0.1, 0.7]")
-        if not (0 <= self.margin_top <= 0.3 and 0 <= self.margin_bottom <= 0.3):
-            raise UserError("faces.margin_top and faces.margin_bottom must be in [0, 0.3]")
-        if self.max_faces < 1 or self.check_every < 0 or self.registration_passes < 1:
-            raise UserError("faces.max_faces and faces.registration_passes must be >= 1, faces.check_every >= 0")
+        check_ranges("faces", self, {
+            "size": "[32, 2048]", "registration_size": "[32, 2048]", "registration_passes": "[1, 10]",
+            "registration_stride": "[0, 8]", "max_faces": "[1, 100]", "check_every": "[0, inf)",
+            "check_tolerance_px": "(0, inf)", "min_score": "[0, 1]", "max_motion_px": "(0, inf)",
+            "margin_top": "[0, 0.3]", "margin_bottom": "[0, 0.3]", "eye_distance": "[0.1, 0.8]", "eye_y": "[0.1, 0.7]",
+            # OpenCV's CLAHE divides by the tile count (0 tiles: SIGFPE); a clip limit <= 0 is no limit at all
+            "clahe_clip": "(0, 100]", "clahe_tiles": "[1, 64]", "min_detection_confidence": "[0, 1]"})
 
 
 SPOT_REGIONS = ("brows", "eyes", "nose", "mouth")
@@ -164,8 +167,8 @@ class SpottingParams:
         unknown = [r for r in self.regions if r not in SPOT_REGIONS]
         if unknown or not self.regions:
             raise UserError(f"spotting.regions must be a non-empty list of {', '.join(SPOT_REGIONS)}, got {unknown}")
-        if self.grow < 0 or self.smooth_seconds < 0 or self.min_peak_ratio <= 0 or self.audit_apex_seconds < 0:
-            raise UserError("spotting.grow, smooth_seconds and audit_apex_seconds must be >= 0, min_peak_ratio > 0")
+        check_ranges("spotting", self, {"grow": "[0, 2]", "smooth_seconds": "[0, 1]", "min_peak_ratio": "(0, inf)",
+                                        "audit_apex_seconds": "[0, 10]", "audit_plots": "[0, 10000]"})
 
 
 @dataclass(frozen=True)

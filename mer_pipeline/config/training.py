@@ -4,8 +4,11 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from mer_pipeline.config.base import build, check_choice
+from mer_pipeline.config.base import build, check_choice, check_ranges, in_range
 from mer_pipeline.errors import UserError
+
+
+PROFILE_RANGES = {"epochs": "[1, 10000]", "input_size": "[32, 1024]", "seeds": "[0, inf)"}
 
 
 @dataclass(frozen=True)
@@ -49,9 +52,16 @@ class TrainParams:
             raise UserError(f"train.folds_at_once must be an integer >= 1, got {self.folds_at_once!r}")
         if not isinstance(self.cpu_threads, int) or self.cpu_threads < 0:
             raise UserError(f"train.cpu_threads must be an integer >= 0, got {self.cpu_threads!r}")
-        prof = self.profiles.get(self.profile, {})
-        if set(prof) - {"epochs", "input_size", "seeds"}:
-            raise UserError(f"train.profiles.{self.profile}: only epochs, input_size and seeds may be set")
+        check_ranges("train", self, {
+            "batch_size": "[1, 4096]", "lr": "(0, 10]", "weight_decay": "[0, 1]", "focal_gamma": "[0, 10]",
+            "rotations": "[-180, 180]", "test_fraction": "(0, 1)", "split_seed": "[0, inf)", "seeds": "[0, inf)"})
+        for name, prof in self.profiles.items():
+            if not isinstance(prof, dict) or set(prof) - set(PROFILE_RANGES):
+                raise UserError(f"params train.profiles.{name}: a mapping of {', '.join(PROFILE_RANGES)} only")
+            for key, spec in PROFILE_RANGES.items():
+                for value in prof.get(key, []) if key == "seeds" else [prof.get(key, 1 if key == "epochs" else 224)]:
+                    if not in_range(value, spec) or isinstance(value, float):
+                        raise UserError(f"params train.profiles.{name}.{key} must be integers in {spec}, got {value!r}")
         if not self.run_seeds or len(set(self.run_seeds)) != len(self.run_seeds):
             raise UserError(f"train.seeds: need one or more distinct seeds, got {list(self.run_seeds)}")
 
@@ -70,6 +80,38 @@ class TrainParams:
 
 
 @dataclass(frozen=True)
+class MEGANetParams:
+    """MEGANet's switches (paper Tables V and VI): its first `blocks` Residual-Attention blocks, the parts that the
+    ablations switch off, and the dropout after each block."""
+
+    blocks: int = 3
+    gradient_attention: bool = True
+    residual: bool = True
+    self_attention: bool = True
+    dropout: float = 0.3
+
+    def __post_init__(self):
+        check_ranges("model_params", self, {"blocks": "[1, 4]", "dropout": "[0, 1)"})
+
+
+@dataclass(frozen=True)
+class BaselineParams:
+    """A torchvision baseline's: a local state-dict file of pretrained weights (empty: trained from scratch)."""
+
+    pretrained_path: str = ""
+
+
+@dataclass(frozen=True)
+class NoParams:
+    """A model without params."""
+
+
+# Each registered model's params (models/ registers the same names; a test keeps the two lists equal).
+MODEL_PARAMS: dict[str, type] = {"meganet": MEGANetParams, "micro_attention": NoParams, "vgg19": BaselineParams,
+                                 "resnet50": BaselineParams, "efficientnet_b0": BaselineParams}
+
+
+@dataclass(frozen=True)
 class ExperimentParams:
     """One experiment: a model, its input modalities (stacked along channels), the datasets (several = composite),
     the protocol (loso | holdout) and the class set (3 = MEGC 2019, 5 = the paper's 5-class tables)."""
@@ -85,6 +127,12 @@ class ExperimentParams:
         check_choice("experiment protocol", self.protocol, ("loso", "holdout"))
         if self.classes not in (3, 5):
             raise UserError(f"experiment classes must be 3 or 5, got {self.classes}")
+        check_choice("experiment model", self.model, tuple(MODEL_PARAMS))
+        self.typed_model_params()  # fails here, when params load, on an unknown or out-of-range model param
+
+    def typed_model_params(self):
+        """model_params as the model's params dataclass."""
+        return build(MODEL_PARAMS[self.model], self.model_params, "model_params")
 
 
 def expand_experiments(table: dict[str, Any]) -> dict[str, ExperimentParams]:
@@ -109,7 +157,12 @@ def expand_experiments(table: dict[str, Any]) -> dict[str, ExperimentParams]:
             parts += [variant] if variant else []
             data = {**spec, "model": model, "modalities": mods, "datasets": sets,
                     "model_params": {**base_params, **(vparams or {})}}
-            out["-".join(parts)] = build(ExperimentParams, data, f"experiments.{group}")
+            try:
+                out["-".join(parts)] = build(ExperimentParams, data, f"experiments.{group}")
+            except UserError as err:  # name the group also where the experiment's own checks fail
+                text = str(err).removeprefix("params ")
+                raise UserError(text if text.startswith("experiments.") else f"params experiments.{group}: {text}") \
+                    from None
     return out
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mer_pipeline.config.base import build, read_yaml
+from mer_pipeline.config.base import build, check_ranges, read_yaml
 from mer_pipeline.config.modalities import ModalitiesParams
 from mer_pipeline.config.sections import (
     THREE_CLASS_NAMES,
@@ -65,6 +65,7 @@ class Params:
         labels = {n: label_table(v, n) for n, v in _mapping(data, "labels").items()}
         datasets = {n: build(DatasetParams, v, f"datasets.{n}") for n, v in _mapping(data, "datasets").items()}
         for name, d in datasets.items():
+            check_ranges(f"datasets.{name}", d, {"fps": "(0, 10000]"})
             if d.labels not in labels:
                 raise UserError(f"params datasets.{name}: no label table {d.labels!r} in labels")
         return cls(

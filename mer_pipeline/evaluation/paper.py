@@ -12,7 +12,7 @@ from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
 
-from mer_pipeline.models.meganet import MEGANetParams
+from mer_pipeline.config import MEGANetParams
 
 PAPER_CSV = Path(__file__).with_name("paper_results.csv")
 DATASETS = ("casme2", "smic-hs", "samm")

@@ -5,8 +5,8 @@ from collections.abc import Callable
 
 import torch.nn as nn
 
-from mer_pipeline.config import build
-from mer_pipeline.models.meganet import MEGANet, MEGANetParams
+from mer_pipeline.config import MEGANetParams, build
+from mer_pipeline.models.meganet import MEGANet
 from mer_pipeline.models.micro_attention import MicroAttention
 from mer_pipeline.models.torchvision_nets import VGG19, EfficientNetB0, ResNet50
 from mer_pipeline.registry import Registry

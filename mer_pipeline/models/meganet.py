@@ -9,23 +9,14 @@ Ablations (paper Table V): `gradient_attention`, `residual`, `self_attention` sw
 `blocks` = 2, 3 or 4 (Table VI).
 """
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from mer_pipeline.config import MEGANetParams
+
 WIDTHS = (64, 128, 256, 512)
 STRIDES = (1, 2, 2, 2)
-
-
-@dataclass(frozen=True)
-class MEGANetParams:
-    blocks: int = 3
-    gradient_attention: bool = True
-    residual: bool = True
-    self_attention: bool = True
-    dropout: float = 0.3
 
 
 class GradientAttention(nn.Module):
@@ -93,8 +84,6 @@ class ResidualAttentionBlock(nn.Module):
 class MEGANet(nn.Module):
     def __init__(self, num_classes: int, in_chans: int = 3, params: MEGANetParams = MEGANetParams()):
         super().__init__()
-        if not 1 <= params.blocks <= len(WIDTHS):
-            raise ValueError(f"MEGANet blocks must be 1..{len(WIDTHS)}, got {params.blocks}")
         self.params = params
         self.gradient_attention = GradientAttention(in_chans) if params.gradient_attention else None
         self.stem = nn.Sequential(

@@ -19,7 +19,13 @@ def _load_pretrained(net: nn.Module, path: str) -> None:
         return
     if not Path(path).is_file():
         raise UserError(f"{path}: pretrained weights file not found")
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickled objects (refused: never unpickled), a file torch cannot read
+        raise UserError(f"{path}: not a plain state-dict file of weights ({exc.__class__.__name__}); only tensors are "
+                        "loaded, never pickled objects") from None
+    if not isinstance(state, dict):
+        raise UserError(f"{path}: holds a {type(state).__name__}, not a state dict of weights")
     missing, unexpected = net.load_state_dict(state, strict=False)
     if unexpected or len(missing) > 4:
         raise UserError(f"{path}: does not fit {net.__class__.__name__} (missing {len(missing)}, unexpected "

@@ -90,3 +90,23 @@ def test_pretrained_weights_come_from_a_local_file(tmp_path):
     torch.save(ref.state_dict(), tmp_path / "r50.pth")
     model = create_model("resnet50", 3, pretrained_path=str(tmp_path / "r50.pth"))
     torch.testing.assert_close(model.body[4][0].conv1.weight, ref.layer1[0].conv1.weight)
+
+
+class Payload:
+    """A pickled object inside a weights file: loading it would run code."""
+
+    def __reduce__(self):
+        return (print, ("unpickled!",))
+
+
+def test_a_pickled_pretrained_file_is_refused_in_one_line(tmp_path, capsys):
+    torch.save({"conv.weight": torch.zeros(1), "extra": Payload()}, tmp_path / "pickled.pth")
+    with pytest.raises(UserError, match=r"pickled.pth: not a plain state-dict file of weights \(UnpicklingError\)"):
+        create_model("vgg19", 3, pretrained_path=str(tmp_path / "pickled.pth"))
+    (tmp_path / "text.pth").write_text("not torch")
+    with pytest.raises(UserError, match="text.pth: not a plain state-dict file"):
+        create_model("vgg19", 3, pretrained_path=str(tmp_path / "text.pth"))
+    torch.save([torch.zeros(1)], tmp_path / "list.pth")
+    with pytest.raises(UserError, match="list.pth: holds a list, not a state dict"):
+        create_model("vgg19", 3, pretrained_path=str(tmp_path / "list.pth"))
+    assert "unpickled!" not in capsys.readouterr().out
