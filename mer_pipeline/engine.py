@@ -28,7 +28,7 @@ import numpy as np
 
 from mer_pipeline.config import CacheParams, Scale
 from mer_pipeline.errors import ClipError
-from mer_pipeline.progress import tracked
+from mer_pipeline.progress import console, tracked
 from mer_pipeline.scale import run_tasks
 
 STATUSES = ("computed", "cached", "kept", "missing", "skipped")
@@ -105,7 +105,7 @@ def _compute_batch(task: Task, items: Sequence, cache_params: CacheParams, compu
             continue
         if task.stored_key(item) == key:
             outcomes[i] = Outcome("kept")
-        elif cache and (hit := cache.get(task.kind, key)) and _accepts(task, Pending(item, key, state), hit[0]):
+        elif cache and (hit := cache.get(task.kind, key)) and _accepts(task, Pending(item, key, state), *hit):
             outcomes[i] = _write(task, Pending(item, key, state), hit[0], "cached")
         elif not compute:
             outcomes[i] = Outcome("missing")
@@ -115,9 +115,16 @@ def _compute_batch(task: Task, items: Sequence, cache_params: CacheParams, compu
     return len(items), cache, outcomes, todo, computed
 
 
-def _accepts(task: Task, p: Pending, arrays: dict[str, np.ndarray]) -> bool:
+def _accepts(task: Task, p: Pending, arrays: dict[str, np.ndarray], meta: dict) -> bool:
+    """Whether a shared-cache entry is this item's: published for the same clip, and its arrays what the task needs
+    (any exception while checking: not accepted, so the item is computed anew)."""
+    if meta.get("clip_id") != task.label(p.item):
+        return False
     check = getattr(task, "accepts", None)
-    return check is None or bool(check(p, arrays))
+    try:
+        return check is None or bool(check(p, arrays))
+    except Exception:
+        return False
 
 
 def _publish_batch(task: Task, n: int, cache, outcomes: dict, todo: list, computed: list,
@@ -153,7 +160,10 @@ class Writer:
 
 def _publish(task: Task, cache, p: Pending, arrays: dict[str, np.ndarray]) -> Outcome:
     if cache:
-        cache.put(task.kind, p.key, arrays, {"clip_id": task.label(p.item)})
+        try:
+            cache.put(task.kind, p.key, arrays, {"clip_id": task.label(p.item)})
+        except OSError as exc:  # the cache saves work; one it cannot take (full, read-only, a folder in the way) does
+            console.print(f"shared cache: {task.label(p.item)} not published ({exc.__class__.__name__}: {exc})")
     return _write(task, p, arrays, "computed")
 
 

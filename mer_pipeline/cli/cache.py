@@ -34,6 +34,17 @@ def ls(params: ParamsOpt = Path("params.yaml"), as_json: JsonOpt = False) -> Non
         report({**result, "list": [e.__dict__ for e in entries]}, True, "cache")
 
 
+def entry_checks() -> dict:
+    """What each kind's arrays must be, as the runs that read them check (whatever a run refuses, verify flags)."""
+    from mer_pipeline.faces.task import entry_problem
+    from mer_pipeline.modalities.task import sample_problem
+    from mer_pipeline.spotting.stage import CURVE, curve_problem
+    from mer_pipeline.training.folds import KIND as FOLD
+    from mer_pipeline.training.folds import fold_problem
+
+    return {"faces": entry_problem, "modality": sample_problem, CURVE: curve_problem, FOLD: fold_problem}
+
+
 @app.command()
 def verify(
     delete: Annotated[bool, typer.Option("--delete", help="Remove corrupt entries (they are recomputed).")] = False,
@@ -42,7 +53,7 @@ def verify(
 ) -> None:
     """Check every entry (zip CRCs, array checksums, key); exit 1 if any is corrupt."""
     cache = _cache(params)
-    found = cache.verify()
+    found = cache.verify(entry_checks())
     if delete:
         for bad in found["corrupt"]:
             cache.remove(bad["path"])

@@ -82,6 +82,25 @@ def faces_entry(rec: ClipRecord, clip: AlignedClip, reference: int, checksum: st
     )
 
 
+def entry_problem(arrays: dict[str, np.ndarray]) -> str | None:
+    """What is wrong with a faces cache entry's arrays, whatever its clip (None: nothing): exactly AlignedClip's
+    arrays, frames (T, S, S, 3) uint8, finite (T, 2, 3) transforms, (N, 2) finite landmarks, (T,) tracking numbers."""
+    names = set(AlignedClip.__dataclass_fields__)
+    if set(arrays) != names:
+        return f"arrays {sorted(arrays)}, not a faces entry's {sorted(names)}"
+    f, m, lm = arrays["frames"], arrays["matrices"], arrays["landmarks"]
+    if f.dtype != np.uint8 or f.ndim != 4 or f.shape[1] != f.shape[2] or f.shape[3] != 3 or f.shape[0] < 1:
+        return f"frames {f.dtype} {f.shape}, not uint8 (T, S, S, 3)"
+    if m.shape != (len(f), 2, 3) or not np.isfinite(m).all() or lm.ndim != 2 or lm.shape[1] != 2 \
+            or not np.isfinite(lm).all():
+        return f"transforms {m.shape} or landmarks {lm.shape} do not fit {len(f)} frames, or are not finite"
+    if any(arrays[n].shape != (len(f),) or arrays[n].dtype.kind != "f" for n in ("scores", "motion", "check")):
+        return "tracking numbers are not one float per frame"
+    if arrays["faces_found"].shape != () or arrays["faces_found"].dtype.kind not in "iu":
+        return "faces_found is not one integer"
+    return None
+
+
 MAX_THREADS = 4  # clip threads in one process; beyond that, a dask cluster (--workers) scales without the GIL
 
 
@@ -113,6 +132,12 @@ class FacesTask:
     def stored_key(self, rec: ClipRecord) -> str | None:
         entry = store.entry(store.open_writable(self.store), rec.clip_id)
         return entry.content_key if entry else None
+
+    def accepts(self, p: engine.Pending, arrays: dict[str, np.ndarray]) -> bool:
+        """A cache entry is this clip's faces: an entry's arrays, onset..offset frames at the configured size."""
+        rec = p.item
+        return entry_problem(arrays) is None and arrays["frames"].shape[:2] == (rec.offset - rec.onset + 1,
+                                                                                 self.params.size)
 
     def compute(self, pending: list[engine.Pending]) -> list[dict[str, np.ndarray] | ClipError]:
         if self.cv_threads:

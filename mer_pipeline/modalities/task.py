@@ -58,6 +58,19 @@ def chosen_apexes(choice: str, entries: list[FacesEntry], table: Path | None) ->
     return out
 
 
+def sample_problem(arrays: dict[str, np.ndarray]) -> str | None:
+    """What is wrong with a modality cache entry's arrays, whatever its sample (None: nothing): `raw` (C', S, S)
+    float32 and finite, and one or more (3, S, S) uint8 images."""
+    raw = arrays.get("raw")
+    if raw is None or raw.dtype != np.float32 or raw.ndim != 3 or not np.isfinite(raw).all():
+        return "no finite float32 (C', H, W) `raw` array"
+    shapes = {a.shape for n, a in arrays.items() if n != "raw"}
+    if len(shapes) != 1 or any(a.dtype != np.uint8 for n, a in arrays.items() if n != "raw") \
+            or not (len(shape := shapes.pop()) == 3 and shape[0] == 3 and shape[1] == shape[2]):
+        return "images are not uint8 (3, S, S), all of one size"
+    return None
+
+
 @dataclass(frozen=True)
 class ModalityTask:
     """The engine's task for one modality store: items are sample indices. Holds paths, names and params only."""
@@ -83,6 +96,13 @@ class ModalityTask:
 
     def stored_key(self, i: int) -> str | None:
         return mstore.sample_key(mstore.open_writable(self.out), i)
+
+    def accepts(self, p: engine.Pending, arrays: dict[str, np.ndarray]) -> bool:
+        """A cache entry is a sample of this store: its image names, `raw` of the modality's channels, this size."""
+        names = {n for n, _ in get(self.modality).images}
+        return (sample_problem(arrays) is None and set(arrays) == names | {"raw"}
+                and arrays["raw"].shape == mstore.raw_shape(mstore.open_writable(self.out))
+                and all(arrays[n].shape[-1] == self.settings.size for n in names))
 
     def compute(self, pending: list[engine.Pending]) -> list[dict[str, np.ndarray] | ClipError]:
         faces = faces_store.open_existing(Path(self.faces))

@@ -85,6 +85,21 @@ def curve_code() -> str:
     return code_version(__name__, "mer_pipeline.spotting.curve", libraries=("opencv-contrib-python",))
 
 
+def curve_problem(arrays: dict[str, np.ndarray]) -> str | None:
+    """What is wrong with a curve entry's arrays, whatever its clip (None: nothing): a finite float64 curve, a peak
+    (index, value, floor) whose index is a whole frame inside it, a region name as bytes."""
+    if set(arrays) != {"curve", "peak", "region"}:
+        return f"arrays {sorted(arrays)}, not a curve entry's"
+    curve, peak, region = arrays["curve"], arrays["peak"], arrays["region"]
+    if curve.dtype != np.float64 or curve.ndim != 1 or peak.dtype != np.float64 or peak.shape != (3,) \
+            or region.dtype != np.uint8 or region.ndim != 1:
+        return "curve, peak or region of the wrong type or shape"
+    if not (np.isfinite(curve).all() and np.isfinite(peak).all() and float(peak[0]).is_integer()
+            and 0 <= peak[0] < max(len(curve), 1)):
+        return "curve or peak not finite, or the peak outside the curve"
+    return None
+
+
 @dataclass(frozen=True)
 class CurveTask:
     """The engine's task for spotting one faces store: items are clip ids; an item's result is the clip's smoothed
@@ -126,15 +141,10 @@ class CurveTask:
         return out
 
     def accepts(self, p: engine.Pending, arrays: dict[str, np.ndarray]) -> bool:
-        """One finite value per frame, the peak inside the clip, a region of spotting.regions."""
+        """One finite value per frame of this clip, the peak inside it, a region of spotting.regions."""
         n = p.state.key_frames.offset + 1
-        curve, peak, region = arrays.get("curve"), arrays.get("peak"), arrays.get("region")
-        if set(arrays) != {"curve", "peak", "region"} or curve.shape != (n,) or peak.shape != (3,):
-            return False
-        if curve.dtype != np.float64 or peak.dtype != np.float64 or region.dtype != np.uint8:
-            return False
-        return (bool(np.isfinite(curve).all() and np.isfinite(peak).all()) and 0 <= peak[0] < max(n, 1)
-                and float(peak[0]).is_integer() and bytes(region).decode(errors="replace") in self.params.regions)
+        return (curve_problem(arrays) is None and arrays["curve"].shape == (n,) and arrays["peak"][0] < n
+                and bytes(arrays["region"]).decode(errors="replace") in self.params.regions)
 
     def write(self, p: engine.Pending, arrays: dict[str, np.ndarray]) -> None:
         entries.write(self.path(p.item), CURVE, p.key, arrays, {"clip_id": p.item})

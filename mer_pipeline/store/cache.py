@@ -15,8 +15,11 @@ import hashlib
 import io
 import json
 import os
+import re
 import time
 import uuid
+import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,14 +69,11 @@ class Cache:
         return f"{self.root}/{LAYOUT}/{kind}/{key[:2]}/{key}.npz"
 
     def get(self, kind: str, key: str) -> tuple[dict[str, np.ndarray], dict] | None:
-        """Arrays and metadata of an intact entry; None when absent or not intact (it is then recomputed)."""
+        """Arrays and metadata of an intact entry; None when absent, not intact or not readable at all (a folder
+        where the file should be, a permission error, ...): the entry is then recomputed and published anew."""
         try:
-            data = self.fs.cat_file(self.path(kind, key))
-        except FileNotFoundError:
-            return None
-        try:
-            return decode(data, key)
-        except ValueError:
+            return decode(self.fs.cat_file(self.path(kind, key)), key)
+        except Exception:  # an entry comes from another machine: whatever is wrong with it, it is a miss
             return None
 
     def has(self, kind: str, key: str) -> bool:
@@ -97,7 +97,7 @@ class Cache:
         out = []
         for path, info in self.fs.find(base, detail=True).items():
             name = path.rsplit("/", 1)[-1]
-            if name.startswith(TMP_PREFIX) or not name.endswith(".npz"):
+            if name.startswith(TMP_PREFIX) or not name.endswith(".npz") or ".npz/" in path[len(base):]:
                 continue
             kind = path[len(base) + 1 :].split("/", 1)[0]
             out.append(EntryInfo(kind, name[:-4], path, int(info.get("size") or 0), _mtime(info)))
@@ -109,18 +109,36 @@ class Cache:
             return []
         return sorted(p for p in self.fs.find(base) if p.rsplit("/", 1)[-1].startswith(TMP_PREFIX))
 
-    def verify(self) -> dict[str, list]:
-        """Check every entry's zip CRCs, array hashes and key; list corrupt entries and unfinished writes."""
-        bad = []
-        for e in self.entries():
+    def verify(self, checks: dict[str, Callable[[dict[str, np.ndarray]], str | None]] | None = None) -> dict[str, list]:
+        """Check every entry as a run reads it: the decoder (zip members, sizes, manifest, array hashes, key) and,
+        for kinds in `checks`, what that kind's arrays must be (names, dtypes, shapes, finite values; the check
+        returns the problem or None). Lists entries a run would refuse, and unfinished writes."""
+        bad, entries = [], self.entries()
+        for e in entries:
             try:
-                decode(self.fs.cat_file(e.path), e.key)
-            except ValueError as exc:
-                bad.append({"kind": e.kind, "key": e.key, "path": e.path, "problem": str(exc)})
-        return {"checked": len(self.entries()), "corrupt": bad, "partial": self.partials()}
+                arrays, _ = decode(self.fs.cat_file(e.path), e.key)
+                problem = (checks or {}).get(e.kind, lambda a: None)(arrays)
+            except Exception as exc:
+                problem = str(exc) if isinstance(exc, ValueError) else f"unreadable ({exc.__class__.__name__}: {exc})"
+            if problem:
+                bad.append({"kind": e.kind, "key": e.key, "path": e.path, "problem": problem})
+        for path in self._folders():
+            bad.append({"kind": "", "key": "", "path": path, "problem": "a folder where an entry file should be"})
+        return {"checked": len(entries), "corrupt": bad, "partial": self.partials()}
+
+    def _folders(self) -> list[str]:
+        """Folders named like entries (a run reads them as misses; verify flags them, --delete removes them)."""
+        base = f"{self.root}/{LAYOUT}"
+        if not self.fs.exists(base):
+            return []
+        found = self.fs.find(base, withdirs=True, detail=True)
+        return sorted(p for p, info in found.items() if info.get("type") == "directory" and p.endswith(".npz"))
 
     def remove(self, path: str) -> None:
-        self.fs.rm_file(path)
+        if self.fs.isdir(path):
+            self.fs.rm(path, recursive=True)
+        else:
+            self.fs.rm_file(path)
 
     def gc(self, older_than_s: float) -> list[str]:
         """Remove unfinished writes older than `older_than_s` (a live writer's file is younger)."""
@@ -170,19 +188,48 @@ def decode(data: bytes, key: str) -> tuple[dict[str, np.ndarray], dict]:
     return arrays, manifest["meta"]
 
 
+MEMBER = re.compile(r"^[A-Za-z0-9_./-]+\.npy$")  # array names; `/` only between parts (fold weights/<param>)
+
+
+def _members(data: bytes) -> None:
+    """Refuse, before reading any member, a zip whose members are not plain stored `.npy` files of sane names or
+    that declares more bytes than it holds (a compressed member could inflate a small entry to gigabytes)."""
+    try:
+        infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ValueError(f"unreadable entry ({exc.__class__.__name__}: {exc})") from None
+    for info in infos:
+        if not MEMBER.match(info.filename) or any(part in ("", ".", "..") for part in info.filename.split("/")):
+            raise ValueError(f"entry member {info.filename!r} is not an array of this cache")
+        if info.compress_type != zipfile.ZIP_STORED or info.file_size != info.compress_size:
+            raise ValueError(f"entry member {info.filename!r} is compressed (entries are stored plain)")
+    if sum(i.file_size for i in infos) > len(data):
+        raise ValueError("entry declares more bytes than it holds")
+
+
 def read_entry(data: bytes) -> tuple[dict[str, np.ndarray], dict]:
-    """Arrays and manifest of an intact entry, whatever its key; ValueError naming what is wrong otherwise."""
+    """Arrays and manifest of an intact entry, whatever its key; ValueError naming what is wrong otherwise.
+
+    Intact: plain stored members (checked before any is read), a manifest that is a table with `kind`, `meta` and
+    an `arrays` table listing exactly the members, each array numeric or boolean (never objects) and matching its
+    checksum, shape and dtype."""
+    _members(data)
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             manifest = json.loads(bytes(z["__meta__"]).decode())
             arrays = {n: z[n] for n in z.files if n != "__meta__"}
     except Exception as exc:  # zip CRC errors, truncation, bad JSON, pickled members
         raise ValueError(f"unreadable entry ({exc.__class__.__name__}: {exc})") from None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("arrays"), dict):
-        raise ValueError("entry manifest is not a table with an `arrays` table")
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("arrays"), dict) \
+            or not isinstance(manifest.get("meta"), dict) or not isinstance(manifest.get("kind"), str):
+        raise ValueError("entry manifest is not a table with `kind`, `meta` and an `arrays` table")
     if set(manifest["arrays"]) != set(arrays):
         raise ValueError(f"entry members {sorted(arrays)} are not the arrays its manifest lists")
     for name, spec in manifest["arrays"].items():
-        if not isinstance(spec, dict) or _sha(arrays[name]) != spec.get("sha256"):
-            raise ValueError(f"array {name!r} does not match its checksum")
+        a = arrays[name]
+        if a.dtype.kind not in "biuf":
+            raise ValueError(f"array {name!r} holds {a.dtype}, not numbers")
+        if not isinstance(spec, dict) or _sha(a) != spec.get("sha256") or spec.get("shape") != list(a.shape) \
+                or spec.get("dtype") != str(a.dtype):
+            raise ValueError(f"array {name!r} does not match its checksum, shape or dtype")
     return arrays, manifest

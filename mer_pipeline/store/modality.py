@@ -116,6 +116,11 @@ def open_writable(path: str | Path) -> zarr.Group:
     return zarr.open_group(str(path), mode="r+")
 
 
+def raw_shape(root: zarr.Group) -> tuple[int, ...]:
+    """(C', H, W) of every sample's `raw` array in this store."""
+    return tuple(root["raw"].shape[1:])
+
+
 def _hex(text: str) -> np.ndarray:
     return np.frombuffer(text.encode().ljust(64, b" ")[:64], np.uint8)
 

@@ -47,6 +47,20 @@ WEIGHTS = "weights/"
 KIND = "fold"
 
 
+def fold_problem(arrays: dict[str, np.ndarray]) -> str | None:
+    """What is wrong with a fold entry's arrays, whatever its fold (None: nothing): finite float32 (n, k)
+    probabilities, a finite float64 loss per epoch, its timing, and finite weights if any."""
+    probs, loss = arrays.get("probs"), arrays.get("loss")
+    if probs is None or loss is None or "seconds" not in arrays \
+            or set(arrays) - {"probs", "loss", "seconds"} != {a for a in arrays if a.startswith(WEIGHTS)}:
+        return f"arrays {sorted(arrays)[:6]}, not a fold entry's"
+    if probs.dtype != np.float32 or probs.ndim != 2 or loss.dtype != np.float64 or loss.ndim != 1:
+        return "probabilities or loss of the wrong type or shape"
+    if not all(np.isfinite(a).all() for a in arrays.values() if a.dtype.kind == "f"):
+        return "values that are not finite"
+    return None
+
+
 def recipe_of(t: TrainParams) -> Recipe:
     return Recipe(t.epochs, t.batch_size, t.lr, t.weight_decay, t.focal_gamma, t.hflip, t.rotations,
                   t.mixed_precision, t.channels_last)
@@ -162,13 +176,9 @@ class FoldTask:
         exactly where asked, all finite."""
         data, job = p.state[0], p.item
         n, k = len(data.folds[job.fold].test), len(self.class_names[job.experiment])
-        probs, loss = arrays.get("probs"), arrays.get("loss")
         weights = any(name.startswith(WEIGHTS) for name in arrays)
-        return (probs is not None and probs.dtype == np.float32 and probs.shape == (n, k)
-                and bool(np.isfinite(probs).all()) and loss is not None and loss.dtype == np.float64
-                and loss.shape == (self.train.epochs,) and "seconds" in arrays
-                and weights == self.wants_weights(job)
-                and set(arrays) - {"probs", "loss", "seconds"} == {a for a in arrays if a.startswith(WEIGHTS)})
+        return (fold_problem(arrays) is None and arrays["probs"].shape == (n, k)
+                and arrays["loss"].shape == (self.train.epochs,) and weights == self.wants_weights(job))
 
     def compute(self, pending: list[engine.Pending]) -> list[dict[str, np.ndarray]]:
         """Train the pending folds together (train.folds_at_once of them), one group per experiment, and predict
