@@ -98,7 +98,7 @@ KEYS = """
 import json
 from mer_pipeline.config import ModalitiesParams
 from mer_pipeline.faces.task import faces_code_version
-from mer_pipeline.modalities.task import modality_key
+from mer_pipeline.modalities.keys import modality_key
 s = ModalitiesParams(params={"mesti": {"scaling": "signed"}, "optical_flow": {}})
 print(json.dumps({"flow": modality_key("optical_flow", "f", s), "mesti": modality_key("mesti", "f", s),
                   "faces": faces_code_version()}))

@@ -82,6 +82,7 @@ def figures(results: list[dict], stores: ModalitiesParams, out: Path) -> list[tu
 def _attention_figure(result: dict, ckpt: Path, stores: ModalitiesParams, png: Path) -> None:
     import torch.nn.functional as F
 
+    from mer_pipeline.modalities.keys import check_current
     from mer_pipeline.models import create_model
     from mer_pipeline.store.modality import open_samples
     from mer_pipeline.training.checkpoint import load_checkpoint
@@ -91,6 +92,7 @@ def _attention_figure(result: dict, ckpt: Path, stores: ModalitiesParams, png: P
     model = create_model("meganet", meta["num_classes"], meta["in_chans"], **meta["model_params"])
     model.load_state_dict(state)
     dataset = result["config"]["datasets"][0]
+    check_current(paths.modality_store(stores, dataset, "mesti"))
     samples = open_samples(paths.modality_store(stores, dataset, "mesti"), "label3")
     ids = [i for i, c in enumerate(samples.clip_ids) if c in set(meta.get("test_clips", []))][:4]
     if not ids:

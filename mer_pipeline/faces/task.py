@@ -32,6 +32,7 @@ from mer_pipeline.identity import code_version
 from mer_pipeline.problems import ProblemLog
 from mer_pipeline.store import clips as store
 from mer_pipeline.store.cache import content_key
+from mer_pipeline.store.lock import holding
 from mer_pipeline.store.records import FacesEntry, KeyFrames
 
 
@@ -177,6 +178,14 @@ def run_faces(records: list[ClipRecord], dataset_root: Path, out: Path, params: 
               landmarker: Landmarker | None, log: ProblemLog, progress=None, cache: CacheParams = CacheParams(),
               scale: Scale = Scale(), compute: bool = True) -> dict:
     """Write the faces store; entries already complete for the same content key are kept. Returns counts."""
+    with holding(out):
+        return _run_faces(records, dataset_root, out, params, index_meta, landmarker, log, progress, cache, scale,
+                          compute)
+
+
+def _run_faces(records: list[ClipRecord], dataset_root: Path, out: Path, params: FacesParams, index_meta: dict,
+               landmarker: Landmarker | None, log: ProblemLog, progress, cache: CacheParams, scale: Scale,
+               compute: bool) -> dict:
     store.open_store(out, faces_provenance(params, index_meta))
     if landmarker is not None:  # an injected landmarker (tests) stays in this process, on this thread
         scale = Scale()

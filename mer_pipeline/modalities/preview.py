@@ -9,6 +9,7 @@ from PIL import Image, ImageDraw
 from mer_pipeline import paths
 from mer_pipeline.config import ModalitiesParams
 from mer_pipeline.errors import UserError
+from mer_pipeline.modalities.keys import check_current
 from mer_pipeline.store import modality as mstore
 
 LABEL_W, HEADER_H, TILE = 110, 22, 160
@@ -16,6 +17,8 @@ LABEL_W, HEADER_H, TILE = 110, 22, 160
 
 def write_preview(settings: ModalitiesParams, dataset: str, names: list[str], out: Path) -> int:
     """Read the dataset's store of each modality and write the grid to `out`. Returns the number of rows."""
+    for name in names:
+        check_current(paths.modality_store(settings, dataset, name))
     roots = {name: mstore.open_existing(paths.modality_store(settings, dataset, name)) for name in names}
     index = mstore.StoreIndex.of(roots[names[0]])
     emotions, clip_ids = index.emotions, index.clip_ids

@@ -23,22 +23,14 @@ from mer_pipeline.config import CacheParams, FacesParams, ModalitiesParams, Scal
 from mer_pipeline.config.modalities import CHANNEL_KINDS
 from mer_pipeline.device import resolve_device
 from mer_pipeline.errors import ClipError, UserError
-from mer_pipeline.modalities.compute import compute_samples, modality_code_version
+from mer_pipeline.modalities.compute import compute_samples
+from mer_pipeline.modalities.keys import modality_key, stale_samples
 from mer_pipeline.modalities.registry import get
 from mer_pipeline.store import clips as faces_store
 from mer_pipeline.store import modality as mstore
-from mer_pipeline.store.cache import content_key
+from mer_pipeline.store.lock import holding
 from mer_pipeline.store.records import FacesEntry, ModalitySample, SampleInfo
 from mer_pipeline.store.spots import read_spots
-
-
-def modality_key(name: str, faces_key: str, settings: ModalitiesParams, apex: int | None = None) -> str:
-    """Everything that determines a sample: faces content, modality, its params, image size, code, and the apex
-    index (0-based) for a modality that uses it. A store of `mesti-spotted` shares the keys of `mesti`."""
-    base = split_store_name(name)[0]
-    return content_key("modality", {"name": base, "faces": faces_key, "params": asdict(settings.of(base)),
-                                    "size": settings.size, "code": modality_code_version(base),
-                                    **({} if apex is None else {"apex": apex})})
 
 
 def chosen_apexes(choice: str, entries: list[FacesEntry], table: Path | None) -> list[tuple[int, str]]:
@@ -114,7 +106,9 @@ class ModalityTask:
     def write(self, p: engine.Pending, arrays: dict[str, np.ndarray]) -> None:
         images = tuple(n for n, _ in get(self.modality).images)
         sample = ModalitySample.from_arrays(arrays, images, p.state.content_key)
-        mstore.write_sample(mstore.open_writable(self.out), p.item, sample, p.key)
+        e = p.state
+        mstore.write_sample(mstore.open_writable(self.out), p.item, sample, p.key,
+                            (e.onset, e.onset + self.apexes[p.item][0], e.offset))
 
     def read(self, i: int) -> dict[str, np.ndarray]:
         return mstore.read_sample(mstore.open_writable(self.out), i).arrays()
@@ -134,6 +128,12 @@ def run_modality(name: str, faces_path: Path, out: Path, settings: ModalitiesPar
                  apex: str = "annotated", apex_table: Path | None = None) -> dict:
     """Compute the modality store `name` (`mesti`, `mesti-spotted`) for every complete faces entry into `out`, with
     the apex choice `apex` (`apex_table`: the spotting stage's table, for spotted). Returns counts."""
+    with holding(out):
+        return _run_modality(name, faces_path, out, settings, progress, cache, scale, compute, apex, apex_table)
+
+
+def _run_modality(name: str, faces_path: Path, out: Path, settings: ModalitiesParams, progress, cache: CacheParams,
+                  scale: Scale, compute: bool, apex: str, apex_table: Path | None) -> dict:
     modality, params = get(split_store_name(name)[0]), settings.of(name)
     faces, ids = faces_store.open_complete(faces_path)
     entries = [faces_store.entry(faces, cid) for cid in ids]
@@ -174,4 +174,6 @@ def push_modality(name: str, out: Path, settings: ModalitiesParams, cache) -> di
     """Publish every complete sample of a modality store that the cache lacks (read as stored)."""
     root = mstore.open_writable(out)
     task = ModalityTask(name, "", str(out), settings, tuple(mstore.StoreIndex.of(root).clip_ids))
-    return {"modality": name, **engine.push(task, range(len(task.clip_ids)), cache)}
+    stale = set(stale_samples(out))  # not the store's own: never published under its keys
+    items = [i for i, c in enumerate(task.clip_ids) if c not in stale]
+    return {"modality": name, **engine.push(task, items, cache), "stale": len(stale)}

@@ -64,6 +64,28 @@ class StoredSamples:
     keys: list[str]  # each sample's content key ("" where not done)
 
 
+@dataclass(frozen=True)
+class SampleFacts:
+    """What decides whether a store's samples are its own: the store's modality, params and image size, and per
+    sample its faces key, key frames (onset, apex, offset), the key it was written for and whether it is done."""
+
+    modality: str
+    params: dict[str, Any]
+    size: int
+    clip_ids: list[str]
+    sources: list[str]
+    key_frames: np.ndarray
+    keys: list[str]
+    done: np.ndarray
+
+
+def sample_facts(root: zarr.Group) -> SampleFacts:
+    a, done = root.attrs, present(root)
+    text = [[bytes(r).decode().strip() for r in root[name][...]] for name in ("source", "key")]
+    return SampleFacts(a["modality"], dict(a["params"]), int(a["size"]), list(a["clip_ids"]), text[0],
+                       root["key_frames"][...], text[1], done)
+
+
 def open_modality_store(path: Path, provenance: dict[str, Any], clips: list[SampleInfo], images: tuple[str, ...],
                         size: int, raw_shape: tuple[int, int, int]) -> zarr.Group:
     """Open or create the store for exactly `clips`. A store from other params or another clip list is a stale
@@ -134,15 +156,16 @@ def sample_key(root: zarr.Group, i: int) -> str | None:
     return _text(root, "key", i) if root["done"][i] else None
 
 
-def write_sample(root: zarr.Group, i: int, sample: ModalitySample, key: str) -> None:
-    """Write sample i's arrays (each its own chunk) for content key `key`, then mark it done. Safe alongside
-    writers of other samples."""
+def write_sample(root: zarr.Group, i: int, sample: ModalitySample, key: str, key_frames: tuple[int, int, int]) -> None:
+    """Write sample i's arrays (each its own chunk) for content key `key` and the onset / apex / offset frame numbers
+    it used, then mark it done. Safe alongside writers of other samples."""
     root["done"][i] = 0
     for name, image in sample.images.items():
         root[name][i] = image
     root["raw"][i] = sample.raw.astype(np.float32)
     root["source"][i] = _hex(sample.source)
     root["key"][i] = _hex(key)
+    root["key_frames"][i] = np.asarray(key_frames, np.int32)
     root["done"][i] = 1
 
 

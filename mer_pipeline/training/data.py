@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from mer_pipeline import paths
 from mer_pipeline.config import ModalitiesParams, input_store
 from mer_pipeline.errors import UserError
+from mer_pipeline.modalities.keys import check_current
 from mer_pipeline.store.modality import open_samples
 
 @dataclass(frozen=True)
@@ -26,6 +27,11 @@ class Samples:
     keys: list[str]
 
 
+def _current_samples(path, label: str, image: str):
+    check_current(path)  # only samples written for this store's params and code (never a second run's)
+    return open_samples(path, label, image)
+
+
 def load_samples(stores: ModalitiesParams, datasets: list[str], modalities: list[str], label: str, input_size: int) -> Samples:
     """Samples of `datasets` complete in every one of `modalities` and kept by the `label` mapping (label3/label5).
     A modality is a store's name (`mesti`, `mesti-spotted`), or a name of config DERIVED_INPUTS (the apex -> offset flow
@@ -35,7 +41,7 @@ def load_samples(stores: ModalitiesParams, datasets: list[str], modalities: list
     """
     xs, ys, ids, subjects, names, keys, kinds = [], [], [], [], [], [], None
     for dataset in datasets:
-        parts = [open_samples(paths.modality_store(stores, dataset, input_store(m)[0]), label, input_store(m)[1])
+        parts = [_current_samples(paths.modality_store(stores, dataset, input_store(m)[0]), label, input_store(m)[1])
                  for m in modalities]
         first = parts[0]
         for m, part in zip(modalities[1:], parts[1:]):

@@ -83,14 +83,16 @@ def test_device_resolution(monkeypatch):
 
 def test_changed_code_recomputes_samples_of_an_existing_store(tiny_faces, tmp_path, monkeypatch):
     """Same params, same faces, other code identity: no sample is kept (the store's params hash alone would)."""
-    from mer_pipeline.modalities import task
+    from mer_pipeline.modalities import keys
 
     out = tmp_path / "mesti.zarr"
     assert run_modality("mesti", tiny_faces, out, settings())["computed"] == 8
     assert run_modality("mesti", tiny_faces, out, settings())["kept"] == 8
-    monkeypatch.setattr(task, "modality_code_version", lambda name: "edited")
+    monkeypatch.setattr(keys, "modality_code_version", lambda name: "edited")
+    assert len(keys.stale_samples(out)) == 8  # readers refuse the old code's samples until the store is rebuilt
     again = run_modality("mesti", tiny_faces, out, settings())
     assert (again["computed"], again["kept"]) == (8, 0)
+    assert keys.stale_samples(out) == []
 
 
 def test_store_whose_writer_died_while_laying_it_out_is_rebuilt(tiny_faces, tmp_path):
