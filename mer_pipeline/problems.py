@@ -7,6 +7,15 @@ from pathlib import Path
 ACTIONS = ("repaired", "excluded", "skipped", "ignored", "flagged")
 
 
+def printable(text: str) -> str:
+    """`text` with the bytes of a file name that is not UTF-8 (read as surrogates) written as \\xNN escapes, so a
+    report and the console can always carry it."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that no file name's byte gave
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 @dataclass(frozen=True)
 class Problem:
     """One problem: where (clip id or file), what is wrong, and what the run did about it."""
@@ -24,6 +33,9 @@ class Problem:
         return f"{self.dataset} {self.where}: {self.problem} -> {self.action}"
 
 
+HEADER = [f.name for f in fields(Problem)]
+
+
 class ProblemLog:
     """Collects problems of one stage run; `write` saves them as CSV (header only when clean)."""
 
@@ -32,7 +44,7 @@ class ProblemLog:
         self.items: list[Problem] = []
 
     def add(self, where: str, problem: str, action: str) -> None:
-        self.items.append(Problem(self.dataset, where, problem, action))
+        self.items.append(Problem(self.dataset, printable(where), printable(problem), action))
 
     def __len__(self) -> int:
         return len(self.items)
@@ -41,12 +53,15 @@ class ProblemLog:
         return sum(p.action == action for p in self.items)
 
     def write(self, path: Path) -> None:
+        """Written whole or not at all (a temporary file renamed over `path`)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=[fl.name for fl in fields(Problem)])
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=HEADER)
             writer.writeheader()
             for p in self.items:
                 writer.writerow(asdict(p))
+        tmp.replace(path)
 
 
 def read_problems(path: Path) -> list[Problem]:

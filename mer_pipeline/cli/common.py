@@ -53,6 +53,12 @@ def main(application: typer.Typer, args: list[str] | None = None) -> None:
     except UserError as err:
         console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except OSError as exc:
+        if exc.filename is None:  # not about a path the user gave: a bug or the system, shown in full
+            raise
+        # an output whose parent is a file, a folder without write permission, a full disk: one line naming the path
+        console.print(f"[red]error:[/red] {exc.filename}: {exc.strerror or exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:

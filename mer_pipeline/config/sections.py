@@ -84,8 +84,15 @@ THREE_CLASS_NAMES = ("negative", "positive", "surprise")
 
 @dataclass(frozen=True)
 class IndexParams:
+    """min_frames: clips with fewer frames from onset to offset are excluded (a problem row): every modality needs
+    onset, apex and offset to be distinct frames."""
+
     out: str = "data/index"
     verify_frames: bool = True
+    min_frames: int = 3
+
+    def __post_init__(self):
+        check_ranges("index", self, {"min_frames": "[2, 100000]"})
 
 
 @dataclass(frozen=True)

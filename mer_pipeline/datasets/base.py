@@ -5,6 +5,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def plain_name(text: str) -> bool:
+    """Whether a name from a sheet is one plain file or folder name: no separator, not `.` or `..`, not empty."""
+    return text not in ("", ".", "..") and not any(c in text for c in "/\\\0")
+
+
 @dataclass(frozen=True)
 class Candidate:
     """One clip as an adapter found it, before validation.

@@ -38,15 +38,30 @@ def missing_frames(numbers: tuple[int, ...], first: int, last: int) -> list[int]
     return [n for n in range(first, last + 1) if n not in present]
 
 
+MAX_FRAME_PIXELS = 50_000_000  # 20x the largest frames of the datasets (SAMM 2040x1088): a bound, not a size
+
+
+def oversized(width: int, height: int) -> str | None:
+    """Why a frame of this size is refused before it is decoded (None: it is not)."""
+    if width * height > MAX_FRAME_PIXELS:
+        return f"image is {width}x{height}, over the {MAX_FRAME_PIXELS // 1_000_000}-megapixel bound for a frame"
+    return None
+
+
 def unreadable(path: Path) -> str | None:
-    """Decode an image fully; return why it cannot be used, or None when it is fine."""
+    """Decode an image fully (after its header says it is not oversized); return why it cannot be used, or None
+    when it is fine."""
     try:
         if path.stat().st_size == 0:
             return "empty file"
         with Image.open(path) as img:
+            if why := oversized(img.width, img.height):
+                return why
             img.load()
             if img.width < 8 or img.height < 8:
                 return f"image is only {img.width}x{img.height}"
+    except Image.DecompressionBombError as exc:
+        return f"oversized ({exc})"
     except (OSError, SyntaxError, ValueError) as exc:
         return f"cannot decode ({exc})"
     return None

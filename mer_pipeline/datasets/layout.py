@@ -5,7 +5,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from mer_pipeline.config import DatasetParams
-from mer_pipeline.datasets.base import Candidate
+from mer_pipeline.datasets.base import Candidate, plain_name
 from mer_pipeline.datasets.sheets import frame_number, read_sheet, subject_number
 from mer_pipeline.errors import UserError
 from mer_pipeline.problems import ProblemLog
@@ -90,6 +90,8 @@ def clip_folder(subject_folder: Path | None, name: str, log: ProblemLog, clip_id
     """
     if subject_folder is None:
         return Path("<no subject folder>") / name
+    if not plain_name(name):  # never looked up: the index excludes it (index.unsafe_names)
+        return subject_folder / name
     found = child_dir(subject_folder, name)
     if found is None:
         return subject_folder / name

@@ -16,6 +16,7 @@ from mer_pipeline.evaluation.figures import attention_png, confusion_png, gradie
 from mer_pipeline.evaluation.views import (per_subject_blocks, provenance_blocks, results_table, spotting_blocks,
                                            spotting_table, update_block, write_plot_tables)
 from mer_pipeline.metrics import scores, spread
+from mer_pipeline.progress import console
 
 def load_results(root: Path, groups: tuple[str, ...] | None = None) -> list[dict]:
     """Every experiment's results.json under `root` (only under `root/<group>` for `groups`), each with the folder it
@@ -74,7 +75,15 @@ def figures(results: list[dict], stores: ModalitiesParams, out: Path) -> list[tu
                 not c["model_params"].get("gradient_attention", True):
             continue
         png = out / "figures" / f"attention_{r['experiment']}.png"
-        _attention_figure(r, ckpt, stores, png)
+        try:
+            _attention_figure(r, ckpt, stores, png)
+        except (UserError, RuntimeError, KeyError, TypeError) as exc:  # this figure only: the report goes on
+            why = exc if isinstance(exc, UserError) else \
+                f"{ckpt}: does not load into MEGANet ({exc.__class__.__name__})"
+            console.print(f"[yellow]report:[/yellow] attention figure of {r['experiment']} left out: {why}",
+                          highlight=False, soft_wrap=True)
+            blocks.append(("p", f"Gradient attention — {r['experiment']}: left out ({why})."))
+            continue
         blocks.append(("img", f"gradient attention — {r['experiment']}", png.relative_to(out)))
     return blocks
 

@@ -24,13 +24,25 @@ SCHEMA_VERSION = 1
 CLIPS = "clips"
 
 
-def reuse_or_clear(path: Path, kind: str, current: Callable[[dict], bool]) -> zarr.Group | None:
+def refuse_newer(path: Path, attrs: dict, schema: int) -> None:
+    """One line when a store was written by a newer release (its schema_version above `schema`, the one this
+    release writes): never read as ours, never removed as stale."""
+    found = attrs.get("schema_version")
+    if isinstance(found, int) and found > schema:
+        raise UserError(f"{path}: written by a newer release of mer_pipeline (store schema {found!r}, this release "
+                        f"reads up to {schema}); upgrade, or write elsewhere")
+
+
+def reuse_or_clear(path: Path, kind: str, current: Callable[[dict], bool], schema: int = SCHEMA_VERSION
+                   ) -> zarr.Group | None:
     """An existing store of `kind` whose attributes pass `current`, opened for writing. One of that kind that does not
-    pass is a stale derived cache: it is removed and None returned (as for no store). Anything else at `path` is
-    never touched: a one-line error."""
+    pass is a stale derived cache: it is removed and None returned (as for no store). Anything else at `path`, or a
+    store of a newer schema than `schema`, is never touched: a one-line error."""
     path = Path(path)
     if not path.exists():
         return None
+    if not path.is_dir():
+        raise UserError(f"{path}: is a file, not a mer_pipeline {kind} store; refusing to overwrite")
     try:
         root = zarr.open_group(str(path), mode="r+")
         found = root.attrs.get("kind")
@@ -38,6 +50,7 @@ def reuse_or_clear(path: Path, kind: str, current: Callable[[dict], bool]) -> za
         found = f"unreadable, {exc.__class__.__name__}"
     if found != kind:
         raise UserError(f"{path}: exists and is not a mer_pipeline {kind} store ({found}); refusing to overwrite")
+    refuse_newer(path, dict(root.attrs), schema)
     if current(dict(root.attrs)):
         return root
     shutil.rmtree(path)
@@ -67,10 +80,18 @@ def open_existing(path: Path) -> zarr.Group:
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: store not found")
+    return open_readonly(path, SCHEMA_VERSION)
+
+
+def open_readonly(path: Path, schema: int) -> zarr.Group:
+    """An existing store opened for reading; one line when it is not a readable store or is of a schema newer than
+    `schema`."""
     try:
-        return zarr.open_group(str(path), mode="r")
+        root = zarr.open_group(str(path), mode="r")
     except Exception as exc:
         raise UserError(f"{path}: not a readable Zarr store ({exc.__class__.__name__})") from None
+    refuse_newer(path, dict(root.attrs), schema)
+    return root
 
 
 def write_entry(root: zarr.Group, entry: FacesEntry, frames: np.ndarray) -> None:

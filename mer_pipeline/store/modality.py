@@ -26,7 +26,7 @@ import zarr
 
 from mer_pipeline.config import APEX_CHOICES
 from mer_pipeline.errors import UserError
-from mer_pipeline.store.clips import reuse_or_clear
+from mer_pipeline.store.clips import open_readonly, reuse_or_clear
 from mer_pipeline.store.records import ModalitySample, SampleInfo
 
 SAMPLE_DIMS = ("sample", "channel", "y", "x")
@@ -93,7 +93,7 @@ def open_modality_store(path: Path, provenance: dict[str, Any], clips: list[Samp
     ids = [c.clip_id for c in clips]
     root = reuse_or_clear(path, "modality", lambda attrs: attrs.get("params_hash") == provenance["params_hash"]
                           and attrs.get("clip_ids") == ids and attrs.get("schema_version") == SCHEMA_VERSION
-                          and attrs.get("ready") is True)
+                          and attrs.get("ready") is True, SCHEMA_VERSION)
     if root is not None:
         root.attrs.update(provenance)
         return root
@@ -125,7 +125,7 @@ def open_existing(path: Path) -> zarr.Group:
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: modality store not found (run `mer-pipeline modalities`)")
-    return zarr.open_group(str(path), mode="r")
+    return open_readonly(path, SCHEMA_VERSION)
 
 
 def read_image(root: zarr.Group, i: int, name: str = "image") -> np.ndarray:

@@ -135,6 +135,29 @@ def test_the_report_covers_the_selected_groups_only(trained, tmp_path):
     assert "No experiment group selected" in (tmp_path / "none" / "report.md").read_text()
 
 
+class Payload:
+    """Anything a pickle can carry: a weights-only load refuses it."""
+
+
+def test_a_pickled_checkpoint_leaves_out_its_figure_and_the_report_goes_on(trained, tmp_path):
+    import shutil
+
+    import torch
+
+    root, params, _ = trained
+    experiments = tmp_path / "experiments"
+    shutil.copytree(root / "experiments", experiments)
+    torch.save({"meta": Payload(), "state_dict": {}}, experiments / "tiny" / "checkpoint.pt")
+    swapped = replace(params, train=replace(params.train, out=str(experiments)))
+    result = report_stage(swapped, tmp_path / "report")
+    md = (tmp_path / "report" / "report.md").read_text()
+    assert f"Gradient attention — tiny: left out ({experiments / 'tiny' / 'checkpoint.pt'}: not a weights-only " \
+           "checkpoint (UnpicklingError))." in md
+    assert not (tmp_path / "report" / "figures" / "attention_tiny.png").exists()
+    assert (tmp_path / "report" / "figures" / "attention_tiny_ablation-no_sa.png").is_file()  # the others still drawn
+    assert result["figures"] == 8
+
+
 def test_report_writes_the_readme_results_block(trained, tmp_path):
     root, params, _ = trained
     readme = tmp_path / "README.md"
