@@ -105,6 +105,7 @@ def test_cache_commands(reference, tmp_path, capsys):
     params["faces"] = {**asdict(FACES), "out": str(tmp_path / "mine")}
     params["modalities"] = {**asdict(MODALITIES), "names": list(NAMES), "out": str(tmp_path / "mine")}
     params["cache"]["url"] = str(tmp_path / "shared")
+    params["train"].update(folds=str(tmp_path / "folds"), out=str(tmp_path / "experiments"))  # not the checkout's
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(params))
 
