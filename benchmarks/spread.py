@@ -14,7 +14,7 @@ import torch
 from mer_pipeline import paths
 from mer_pipeline.config import Params
 from mer_pipeline.modalities.compute import compute_samples
-from mer_pipeline.store import clips as store
+from mer_pipeline.store import faces as faces_store
 
 
 def flow_images(params: Params, frames, keys, device: str, threads: int) -> np.ndarray:
@@ -40,8 +40,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = ap.parse_args()
     params = Params.load(args.params)
-    root = store.open_existing(paths.faces_store(params.faces, "synthetic"))
-    entries = [store.read_entry(root, c) for c in store.complete_entries(root)]
+    root = faces_store.open_existing(paths.faces_store(params.faces, "synthetic"))
+    entries = [faces_store.read_entry(root, c) for c in faces_store.complete_entries(root)]
     frames, keys = [f for f, _ in entries], [e.key_frames for _, e in entries]
     one = flow_images(params, frames, keys, "cpu", 1)
     rows = {"CPU 1 thread vs 2 threads": compare(one, flow_images(params, frames, keys, "cpu", 2))}

@@ -30,7 +30,7 @@ from mer_pipeline.faces.align import apply_alignment
 from mer_pipeline.faces.equalise import equalise
 from mer_pipeline.faces.landmarks import MediapipeLandmarker
 from mer_pipeline.faces.task import run_faces
-from mer_pipeline.store import clips as store_clips
+from mer_pipeline.store import faces as faces_store
 from mer_pipeline.synth.generate import read_ground_truth
 from mer_pipeline.modalities.optical_flow import flow_pairs
 from mer_pipeline.problems import ProblemLog
@@ -73,10 +73,10 @@ def measure(params: Params, root: Path, records, meta, method: str, landmarker) 
 def oracle_epe(params: Params, root: Path, store: Path) -> float:
     """Flow EPE when onset and apex are aligned with the TRUE head transforms (M_apex = M_ref H_ref H_apex^-1): the
     floor set by resampling a moved face, which no stabilisation can go below."""
-    truth, faces = read_ground_truth(root / "synthetic"), store_clips.open_existing(store)
+    truth, faces = read_ground_truth(root / "synthetic"), faces_store.open_existing(store)
     first, second, truths, masks = [], [], [], []
-    for clip_id in store_clips.complete_entries(faces):
-        e, gt = store_clips.entry(faces, clip_id), truth[clip_id]
+    for clip_id in faces_store.complete_entries(faces):
+        e, gt = faces_store.entry(faces, clip_id), truth[clip_id]
         heads = np.load(gt["head"])["transforms"]
         h = {k: np.vstack([heads[getattr(e, k) - gt["first"]], [0, 0, 1]]) for k in ("onset", "apex")}
         ref = np.vstack([e.matrix, [0, 0, 1]]) @ h["onset"]  # reference = onset

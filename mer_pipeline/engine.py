@@ -9,7 +9,7 @@ read from its local store. `run` then treats every item the same way:
     missing   not computed because the run was told not to (`cache pull`)
     skipped   a per-clip problem (ClipError): reported, the run goes on
 
-and `push` publishes every item the local store holds that the cache lacks. Keys hash everything that determines
+and `push` publishes every item a local store holds (as `Stored`: key, clip id, a reader) that the cache lacks. Keys hash everything that determines
 the content (inputs, params, computed code identity), so an item is never kept or taken for stale content.
 
 In one process, computed items are published and written by one writer thread while the next batch computes
@@ -19,7 +19,7 @@ Python's lock, as OpenCV and mediapipe do) and published in order.
 """
 
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
@@ -32,37 +32,36 @@ from mer_pipeline.progress import console, tracked
 from mer_pipeline.scale import run_tasks
 
 STATUSES = ("computed", "cached", "kept", "missing", "skipped")
-Item = TypeVar("Item")
+Item = TypeVar("Item")  # what a task's items are: a clip record, a sample index, a fold job
+State = TypeVar("State")  # what a task's `prepare` reads for an item and hands on to `compute` and `write`
+Arrays = dict[str, np.ndarray]
 
 
 @dataclass(frozen=True)
-class Pending(Generic[Item]):
+class Pending(Generic[Item, State]):
     """An item to compute: its content key and what `prepare` read for it (handed to `compute` and `write`)."""
 
     item: Item
     key: str
-    state: Any
+    state: State
 
 
-class Task(Protocol[Item]):
+class Task(Protocol[Item, State]):
     """What a per-clip stage tells the engine. Tasks hold paths and params only, so they travel to dask workers."""
 
     kind: str  # the shared cache's namespace for these entries
 
-    def prepare(self, item: Item) -> tuple[str, Any]:
+    def prepare(self, item: Item) -> tuple[str, State]:
         """(content key, state) of an item; raises ClipError for a per-clip problem."""
 
     def stored_key(self, item: Item) -> str | None:
         """The key the local store holds this item for (None when absent or incomplete)."""
 
-    def compute(self, pending: list[Pending[Item]]) -> list[dict[str, np.ndarray] | ClipError]:
+    def compute(self, pending: list[Pending[Item, State]]) -> list[Arrays | ClipError]:
         """The arrays of each pending item, in order (a ClipError in place of one that fails)."""
 
-    def write(self, p: Pending[Item], arrays: dict[str, np.ndarray]) -> None:
+    def write(self, p: Pending[Item, State], arrays: Arrays) -> None:
         """Write an item to the local store (completion mark last); ClipError to exclude it."""
-
-    def read(self, item: Item) -> dict[str, np.ndarray]:
-        """The arrays of an item the local store holds complete (as a cache entry holds them)."""
 
     def label(self, item: Item) -> str:
         """The clip id, for the cache entry's metadata and for problems."""
@@ -77,6 +76,27 @@ class Outcome:
     problem: str = ""
 
 
+@dataclass(frozen=True)
+class Batch:
+    """A batch between its compute and its publishing: outcomes settled so far (kept, cached, skipped, missing) by
+    position in the batch, and the items computed with their arrays (a ClipError for one that failed)."""
+
+    size: int
+    cache: Any  # store.cache.Cache, or None without a shared cache
+    outcomes: dict[int, Outcome | Future]
+    todo: list[tuple[int, Pending]]
+    computed: list[Arrays | ClipError]
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An item a local store holds complete, for `push`: its content key, its clip id and how to read its arrays."""
+
+    key: str
+    clip_id: str
+    read: Callable[[], Arrays]
+
+
 def open_cache(params: CacheParams):
     """The shared cache of `params` (already resolved against the environment), or None when none is set."""
     from mer_pipeline.store.cache import Cache
@@ -88,10 +108,10 @@ def run_batch(task: Task, items: Sequence, cache_params: CacheParams, compute: b
               writer: "Writer | None" = None) -> list[Outcome | Future]:
     """Keep, take from the cache or compute every item of one batch; outcomes in the order of `items` (with a
     `writer`, a computed item's outcome is the future of its write)."""
-    return _publish_batch(task, *_compute_batch(task, items, cache_params, compute), writer)
+    return _publish_batch(task, _compute_batch(task, items, cache_params, compute), writer)
 
 
-def _compute_batch(task: Task, items: Sequence, cache_params: CacheParams, compute: bool) -> tuple:
+def _compute_batch(task: Task, items: Sequence, cache_params: CacheParams, compute: bool) -> Batch:
     """Everything of a batch but publishing its computed items: kept and skipped outcomes, cache hits written locally
     (on the calling thread), and the arrays of the items left to compute."""
     cache = open_cache(cache_params)
@@ -112,10 +132,10 @@ def _compute_batch(task: Task, items: Sequence, cache_params: CacheParams, compu
         else:
             todo.append((i, Pending(item, key, state)))
     computed = task.compute([p for _, p in todo]) if todo else []
-    return len(items), cache, outcomes, todo, computed
+    return Batch(len(items), cache, outcomes, todo, computed)
 
 
-def _accepts(task: Task, p: Pending, arrays: dict[str, np.ndarray], meta: dict) -> bool:
+def _accepts(task: Task, p: Pending, arrays: Arrays, meta: dict) -> bool:
     """Whether a shared-cache entry is this item's: published for the same clip, and its arrays what the task needs
     (any exception while checking: not accepted, so the item is computed anew)."""
     if meta.get("clip_id") != task.label(p.item):
@@ -127,16 +147,16 @@ def _accepts(task: Task, p: Pending, arrays: dict[str, np.ndarray], meta: dict) 
         return False
 
 
-def _publish_batch(task: Task, n: int, cache, outcomes: dict, todo: list, computed: list,
-                   writer: "Writer | None") -> list[Outcome | Future]:
-    for (i, p), arrays in zip(todo, computed):
+def _publish_batch(task: Task, batch: Batch, writer: "Writer | None") -> list[Outcome | Future]:
+    outcomes = dict(batch.outcomes)
+    for (i, p), arrays in zip(batch.todo, batch.computed):
         if isinstance(arrays, ClipError):
             outcomes[i] = Outcome("skipped", arrays.reason)
         elif writer:
-            outcomes[i] = writer.submit(_publish, task, cache, p, arrays)
+            outcomes[i] = writer.submit(_publish, task, batch.cache, p, arrays)
         else:
-            outcomes[i] = _publish(task, cache, p, arrays)
-    return [outcomes[i] for i in range(n)]
+            outcomes[i] = _publish(task, batch.cache, p, arrays)
+    return [outcomes[i] for i in range(batch.size)]
 
 
 class Writer:
@@ -158,7 +178,7 @@ class Writer:
         self.pool.shutdown(wait=True)  # every submitted write finishes, even when the run fails
 
 
-def _publish(task: Task, cache, p: Pending, arrays: dict[str, np.ndarray]) -> Outcome:
+def _publish(task: Task, cache, p: Pending, arrays: Arrays) -> Outcome:
     if cache:
         try:
             cache.put(task.kind, p.key, arrays, {"clip_id": task.label(p.item)})
@@ -167,7 +187,7 @@ def _publish(task: Task, cache, p: Pending, arrays: dict[str, np.ndarray]) -> Ou
     return _write(task, p, arrays, "computed")
 
 
-def _write(task: Task, p: Pending, arrays: dict[str, np.ndarray], status: str) -> Outcome:
+def _write(task: Task, p: Pending, arrays: Arrays, status: str) -> Outcome:
     """Write an item; a task may refuse one (ClipError: excluded by its content, e.g. a face lost mid-clip)."""
     try:
         task.write(p, arrays)
@@ -205,9 +225,9 @@ def run(task: Task, items: Sequence, cache: CacheParams = CacheParams(), scale: 
                 for b in batches:  # one batch more than threads in flight: a thread never waits for the publisher
                     running.append(pool.submit(_compute_batch, task, b, cache, compute))
                     if len(running) > threads:
-                        outcomes += _publish_batch(task, *running.popleft().result(), writer)
+                        outcomes += _publish_batch(task, running.popleft().result(), writer)
                 for done in running:
-                    outcomes += _publish_batch(task, *done.result(), writer)
+                    outcomes += _publish_batch(task, done.result(), writer)
     return [o.result() if isinstance(o, Future) else o for o in outcomes]
 
 
@@ -215,16 +235,13 @@ def counts(outcomes: list[Outcome]) -> dict[str, int]:
     return {s: sum(o.status == s for o in outcomes) for s in STATUSES}
 
 
-def push(task: Task, items: Sequence, cache) -> dict[str, int]:
-    """Publish every item the local store holds complete and the cache lacks."""
+def push(kind: str, stored: Iterable[Stored], cache) -> dict[str, int]:
+    """Publish every item of `kind` a local store holds complete (`stored`) that the cache lacks."""
     result = {"pushed": 0, "present": 0}
-    for item in items:
-        key = task.stored_key(item)
-        if key is None:
-            continue
-        if cache.has(task.kind, key):
+    for item in stored:
+        if cache.has(kind, item.key):
             result["present"] += 1
             continue
-        cache.put(task.kind, key, task.read(item), {"clip_id": task.label(item)})
+        cache.put(kind, item.key, item.read(), {"clip_id": item.clip_id})
         result["pushed"] += 1
     return result

@@ -88,7 +88,7 @@ def closure(*roots: str | Path) -> list[Path]:
     """Every package file that runs when the roots run (module names, or paths of .py files), sorted."""
     if not roots:
         raise ValueError("closure needs at least one root")
-    return list(_closure(tuple(str(r) if str(r).endswith(".py") else str(r) for r in roots)))
+    return list(_closure(tuple(str(r) for r in roots)))
 
 
 def code_version(*roots: str | Path, libraries: tuple[str, ...] = ()) -> str:

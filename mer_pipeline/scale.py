@@ -14,10 +14,7 @@ from mer_pipeline.progress import tracked
 
 @contextmanager
 def dask_client(scale: Scale):
-    """A distributed Client for `scale`, or None for in-process work."""
-    if not scale.workers and not scale.scheduler:
-        yield None
-        return
+    """A distributed Client for `scale`: its existing scheduler, or a local cluster of `scale.workers` processes."""
     from distributed import Client, LocalCluster
 
     if scale.scheduler:
@@ -30,11 +27,9 @@ def dask_client(scale: Scale):
 
 
 def run_tasks(fn: Callable, job: Any, items: Sequence, scale: Scale, progress=None) -> list:
-    """fn(job, item) for every item, in order of items; on dask one task per item."""
+    """fn(job, item) for every item, in order of items, on dask (scale names workers or a scheduler): one task per
+    item. In-process runs do not come here (engine.run batches them itself)."""
     with dask_client(scale) as client:
-        if client is None:
-            with tracked(items, progress) as wrapped:
-                return [fn(job, item) for item in wrapped]
         from distributed import as_completed
 
         futures = client.map(fn, [job] * len(items), list(items), pure=False)

@@ -9,7 +9,7 @@ from conftest import REPO, TINY_SYNTH
 from typer.testing import CliRunner
 
 from mer_pipeline.cli.app import app, main
-from mer_pipeline.store import clips as store
+from mer_pipeline.store import faces as faces_store
 
 
 @pytest.mark.parametrize("command", [[], ["synth"], ["index"], ["faces"], ["modalities"], ["preview"]])
@@ -79,8 +79,8 @@ def test_end_to_end_synth_index_faces(tmp_path, capsys):
     code, out, _ = run_cli(capsys, "faces", "--dataset", "synthetic", "--params", params, "--json")
     result = json.loads(out)
     assert code == 0 and result["computed"] == 8 and result["skipped"] == 0
-    root = store.open_existing(tmp_path / "faces" / "synthetic" / "faces.zarr")
-    assert len(list(store.complete_entries(root))) == 8
+    root = faces_store.open_existing(tmp_path / "faces" / "synthetic" / "faces.zarr")
+    assert len(list(faces_store.complete_entries(root))) == 8
     assert root.attrs["kind"] == "faces" and root.attrs["dataset"] == "synthetic"
     rows = (tmp_path / "faces" / "synthetic" / "quality.csv").read_text().splitlines()
     assert len(rows) == 9 and rows[0].startswith("clip_id,frames,reference_index,stabilise")

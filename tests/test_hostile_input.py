@@ -17,8 +17,8 @@ from mer_pipeline.datasets.index import read_index, write_index
 from mer_pipeline.errors import ClipError, UserError
 from mer_pipeline.faces.clip import decode_frames
 from mer_pipeline.problems import ProblemLog, read_problems
-from mer_pipeline.store import clips as store
-from mer_pipeline.store import modality as mstore
+from mer_pipeline.store import faces as faces_store
+from mer_pipeline.store import modality as modality_store
 
 
 def add_rows(root, rows):
@@ -156,14 +156,14 @@ def test_an_output_whose_parent_is_a_file_is_one_line(tmp_path, capsys):
 
 def test_a_store_from_a_newer_release_is_refused_not_read_or_removed(tmp_path):
     faces = tmp_path / "faces.zarr"
-    store.open_store(faces, {"kind": "faces", "params_hash": "a"})
+    faces_store.open_store(faces, {"kind": "faces", "params_hash": "a"})
     zarr.open_group(str(faces), mode="r+").attrs["schema_version"] = 99
-    for attempt in (lambda: store.open_store(faces, {"kind": "faces", "params_hash": "b"}),
-                    lambda: store.open_existing(faces)):
+    for attempt in (lambda: faces_store.open_store(faces, {"kind": "faces", "params_hash": "b"}),
+                    lambda: faces_store.open_existing(faces)):
         with pytest.raises(UserError, match=r"faces.zarr: written by a newer release of mer_pipeline \(store schema 99"):
             attempt()
     assert zarr.open_group(str(faces), mode="r").attrs["params_hash"] == "a"  # still there, as it was
     modality = tmp_path / "mesti.zarr"
     zarr.open_group(str(modality), mode="w", attributes={"kind": "modality", "schema_version": 99})
     with pytest.raises(UserError, match="mesti.zarr: written by a newer release"):
-        mstore.open_existing(modality)
+        modality_store.open_existing(modality)

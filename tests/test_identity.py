@@ -16,7 +16,7 @@ from mer_pipeline.identity import PACKAGE_DIR, closure, code_version, imports_be
 # Bottom to top: a package may import only from layers below its own.
 LAYERS = (
     {"errors"},
-    {"identity", "metrics", "progress", "problems", "registry", "config", "device"},
+    {"identity", "face_mesh", "metrics", "progress", "problems", "registry", "config", "device"},
     {"paths", "scale", "store"},
     {"engine"},
     {"datasets", "synth"},

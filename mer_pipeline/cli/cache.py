@@ -17,7 +17,7 @@ app = typer.Typer(help="Shared cache (params `cache.url` or MER_PIPELINE_CACHE) 
 def _cache(params: Path):
     from mer_pipeline.store.cache import Cache
 
-    p = load(params).cache.resolved()
+    p = load(params).cache
     return Cache(p.url, p.storage_options)  # one-line error when none is configured
 
 
@@ -88,7 +88,7 @@ def push(dataset: OptionalDatasetOpt = None, modality: ModalityOpt = None, param
         faces = push_faces(paths.faces_store(p.faces, dataset), cache)
         stores = {n: paths.modality_store(p.modalities, dataset, n) for n in modality or p.modalities.names}
         result |= {"faces_pushed": faces["pushed"], "faces_present": faces["present"],
-                   "modalities": [push_modality(n, path, p.modalities, cache) for n, path in stores.items()
+                   "modalities": [push_modality(n, path, cache) for n, path in stores.items()
                                   if path.exists()]}
     report(result, as_json, "push")
 

@@ -1,7 +1,9 @@
 """Options shared by the commands, the one way results are reported, and the one-line error handling."""
 
 import json
+import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -32,10 +34,31 @@ def report(result: dict, as_json: bool, title: str) -> None:
 
 
 def load(path: Path):
-    """params.yaml as the typed tree, validated once (one-line error on any mistake)."""
+    """params.yaml as the typed tree, validated once (one-line error on any mistake), with the shared cache the
+    environment names (MER_PIPELINE_CACHE, MER_PIPELINE_CACHE_OPTIONS) in place of params `cache`: the one place
+    the environment is read."""
+    from dataclasses import replace
+
     from mer_pipeline.config import Params
 
-    return Params.load(path)
+    params = Params.load(path)
+    return replace(params, cache=cache_from_environment(params.cache, os.environ))
+
+
+def cache_from_environment(cache, environ: Mapping[str, str]):
+    """params `cache` (a CacheParams) with MER_PIPELINE_CACHE and MER_PIPELINE_CACHE_OPTIONS (JSON) of `environ`
+    in place of its url and storage options, where they are set."""
+    from mer_pipeline.config import CacheParams
+
+    options = cache.storage_options
+    if environ.get("MER_PIPELINE_CACHE_OPTIONS"):
+        try:
+            options = json.loads(environ["MER_PIPELINE_CACHE_OPTIONS"])
+        except json.JSONDecodeError:
+            raise UserError("MER_PIPELINE_CACHE_OPTIONS is not valid JSON") from None
+        if not isinstance(options, dict):
+            raise UserError("MER_PIPELINE_CACHE_OPTIONS must be a JSON object (storage options by name)")
+    return CacheParams(environ.get("MER_PIPELINE_CACHE", cache.url), options)
 
 
 def scale_of(workers: int, scheduler: str):

@@ -91,6 +91,9 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
     if origin is dict:
         if not isinstance(value, dict):
             raise UserError(f"params {where}: expected a mapping, got {value!r}")
+        item = typing.get_args(hint)[1] if typing.get_args(hint) else Any
+        if dataclasses.is_dataclass(item):  # a table of sections (train.profiles): each value built and checked
+            return {str(k): v if isinstance(v, item) else build(item, v, f"{where}.{k}") for k, v in value.items()}
         return {str(k): v for k, v in value.items()}
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)

@@ -1,7 +1,5 @@
 """The params.yaml sections of the data stages: synth, datasets, labels, index, faces, cache, and where tasks run."""
 
-import json
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -181,20 +179,11 @@ class SpottingParams:
 @dataclass(frozen=True)
 class CacheParams:
     """The shared cache: a local path, a network-filesystem path or an fsspec URL; empty = no shared cache.
-    The environment variables MER_PIPELINE_CACHE (url) and MER_PIPELINE_CACHE_OPTIONS (JSON) override them."""
+    The commands let the environment variables MER_PIPELINE_CACHE (url) and MER_PIPELINE_CACHE_OPTIONS (JSON)
+    override them (cli/common.py); the library reads no environment."""
 
     url: str = ""
     storage_options: dict[str, Any] = field(default_factory=dict)
-
-    def resolved(self) -> "CacheParams":
-        url = os.environ.get("MER_PIPELINE_CACHE", self.url)
-        options = self.storage_options
-        if os.environ.get("MER_PIPELINE_CACHE_OPTIONS"):
-            try:
-                options = json.loads(os.environ["MER_PIPELINE_CACHE_OPTIONS"])
-            except json.JSONDecodeError:
-                raise UserError("MER_PIPELINE_CACHE_OPTIONS is not valid JSON") from None
-        return CacheParams(url, options)
 
 
 @dataclass(frozen=True)

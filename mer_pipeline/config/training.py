@@ -1,11 +1,20 @@
 """Params of the train stage (`train`) and the experiment groups (`experiments`) of params.yaml."""
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from mer_pipeline.config.base import build, check_choice, check_ranges, in_range
+from mer_pipeline.config.base import build, check_choice, check_ranges
 from mer_pipeline.errors import UserError
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A training profile (params train.profiles.<name>): epochs, input side in px, and the training seeds."""
+
+    epochs: int = 50
+    input_size: int = 224
+    seeds: tuple[int, ...] = (0,)
 
 
 PROFILE_RANGES = {"epochs": "[1, 10000]", "input_size": "[32, 1024]", "seeds": "[0, inf)"}
@@ -24,7 +33,7 @@ class TrainParams:
     folds: str = "data/folds"  # finished fold jobs, kept across runs (resume); not a DVC output
     device: str = "auto"
     profile: str = "cpu"
-    profiles: dict[str, dict] = field(default_factory=dict)
+    profiles: dict[str, Profile] = field(default_factory=dict)
     batch_size: int = 16
     lr: float = 1e-3
     weight_decay: float = 1e-4
@@ -55,28 +64,28 @@ class TrainParams:
         check_ranges("train", self, {
             "batch_size": "[1, 4096]", "lr": "(0, 10]", "weight_decay": "[0, 1]", "focal_gamma": "[0, 10]",
             "rotations": "[-180, 180]", "test_fraction": "(0, 1)", "split_seed": "[0, inf)", "seeds": "[0, inf)"})
-        for name, prof in self.profiles.items():
-            if not isinstance(prof, dict) or set(prof) - set(PROFILE_RANGES):
-                raise UserError(f"params train.profiles.{name}: a mapping of {', '.join(PROFILE_RANGES)} only")
-            for key, spec in PROFILE_RANGES.items():
-                for value in prof.get(key, []) if key == "seeds" else [prof.get(key, 1 if key == "epochs" else 224)]:
-                    if not in_range(value, spec) or isinstance(value, float):
-                        raise UserError(f"params train.profiles.{name}.{key} must be integers in {spec}, got {value!r}")
+        for name, prof in self.profiles.items():  # built from params.yaml as Profile (config.base.build)
+            check_ranges(f"train.profiles.{name}", prof, PROFILE_RANGES)
         if not self.run_seeds or len(set(self.run_seeds)) != len(self.run_seeds):
             raise UserError(f"train.seeds: need one or more distinct seeds, got {list(self.run_seeds)}")
 
     @property
+    def chosen(self) -> Profile:
+        """The profile `profile` names (a default Profile where none is defined)."""
+        return self.profiles.get(self.profile, Profile())
+
+    @property
     def epochs(self) -> int:
-        return int(self.profiles.get(self.profile, {}).get("epochs", 50))
+        return self.chosen.epochs
 
     @property
     def run_seeds(self) -> tuple[int, ...]:
-        """The training seeds: train.seeds, or the profile's (3 for cpu, 5 for paper), or (0,)."""
-        return tuple(self.seeds) or tuple(self.profiles.get(self.profile, {}).get("seeds", (0,)))
+        """The training seeds: train.seeds, or the profile's (3 for cpu, 5 for paper)."""
+        return tuple(self.seeds) or self.chosen.seeds
 
     @property
     def input_size(self) -> int:
-        return int(self.profiles.get(self.profile, {}).get("input_size", 224))
+        return self.chosen.input_size
 
 
 @dataclass(frozen=True)
@@ -111,6 +120,9 @@ MODEL_PARAMS: dict[str, type] = {"meganet": MEGANetParams, "micro_attention": No
                                  "resnet50": BaselineParams, "efficientnet_b0": BaselineParams}
 
 
+ModelParams = MEGANetParams | BaselineParams | NoParams
+
+
 @dataclass(frozen=True)
 class ExperimentParams:
     """One experiment: a model, its input modalities (stacked along channels), the datasets (several = composite),
@@ -121,18 +133,23 @@ class ExperimentParams:
     datasets: tuple[str, ...]
     protocol: str = "loso"
     classes: int = 3
-    model_params: dict[str, Any] = field(default_factory=dict)
+    model_params: ModelParams | dict[str, Any] = field(default_factory=dict)  # typed at construction (below)
 
     def __post_init__(self):
         check_choice("experiment protocol", self.protocol, ("loso", "holdout"))
         if self.classes not in (3, 5):
             raise UserError(f"experiment classes must be 3 or 5, got {self.classes}")
         check_choice("experiment model", self.model, tuple(MODEL_PARAMS))
-        self.typed_model_params()  # fails here, when params load, on an unknown or out-of-range model param
+        if isinstance(self.model_params, dict):  # fails here, when params load, on an unknown or out-of-range key
+            object.__setattr__(self, "model_params", build(MODEL_PARAMS[self.model], self.model_params,
+                                                           "model_params"))
+        elif not isinstance(self.model_params, MODEL_PARAMS[self.model]):
+            raise UserError(f"experiment model_params: {type(self.model_params).__name__} is not {self.model}'s "
+                            f"{MODEL_PARAMS[self.model].__name__}")
 
-    def typed_model_params(self):
-        """model_params as the model's params dataclass."""
-        return build(MODEL_PARAMS[self.model], self.model_params, "model_params")
+    def model_kwargs(self) -> dict[str, Any]:
+        """model_params as keyword arguments of models.create_model."""
+        return asdict(self.model_params)
 
 
 def expand_experiments(table: dict[str, Any]) -> dict[str, ExperimentParams]:

@@ -40,16 +40,16 @@ def onset_apex_pairs(faces_path, truth_root) -> tuple:
     """
     import torch
 
-    from mer_pipeline.store import clips as store
+    from mer_pipeline.store import faces as faces_store
     from mer_pipeline.synth.generate import read_ground_truth
 
-    faces = store.open_existing(faces_path)
+    faces = faces_store.open_existing(faces_path)
     gt = read_ground_truth(truth_root)
     first, second, truths, masks, ids = [], [], [], [], []
-    for clip_id in store.complete_entries(faces):
+    for clip_id in faces_store.complete_entries(faces):
         if clip_id not in gt:
             continue
-        stored, entry = store.read_entry(faces, clip_id)
+        stored, entry = faces_store.read_entry(faces, clip_id)
         frames = torch.from_numpy(stored).permute(0, 3, 1, 2).float() / 255  # (T, S, S, 3) -> (T, 3, S, S)
         size = frames.shape[-1]
         first.append(frames[entry.key_frames.onset])

@@ -92,24 +92,18 @@ def _attention_figure(result: dict, ckpt: Path, stores: ModalitiesParams, png: P
     import torch.nn.functional as F
 
     from mer_pipeline.modalities.keys import check_current
-    from mer_pipeline.models import create_model
     from mer_pipeline.store.modality import open_samples
-    from mer_pipeline.training.checkpoint import load_checkpoint
-    from mer_pipeline.training.loop import normalise
+    from mer_pipeline.training.inference import load_trained, model_input
 
-    state, meta = load_checkpoint(ckpt, "meganet", len(result["class_names"]))
-    model = create_model("meganet", meta["num_classes"], meta["in_chans"], **meta["model_params"])
-    model.load_state_dict(state)
-    dataset = result["config"]["datasets"][0]
-    check_current(paths.modality_store(stores, dataset, "mesti"))
-    samples = open_samples(paths.modality_store(stores, dataset, "mesti"), "label3")
+    model, meta = load_trained(ckpt, "meganet", len(result["class_names"]))
+    store = paths.modality_store(stores, result["config"]["datasets"][0], "mesti")
+    check_current(store)
+    samples = open_samples(store, "label3")
     ids = [i for i, c in enumerate(samples.clip_ids) if c in set(meta.get("test_clips", []))][:4]
     if not ids:
         return
     images = samples.image[ids]
-    x = torch.from_numpy(images).float() / 255
-    x = F.interpolate(x, size=(meta["input_size"],) * 2, mode="bilinear", antialias=True, align_corners=False)
-    maps = gradient_attention_maps(model, normalise(x))
+    maps = gradient_attention_maps(model, model_input(torch.from_numpy(images), meta["input_size"]))
     maps = F.interpolate(torch.from_numpy(maps)[:, None], size=images.shape[-2:], mode="bilinear")[:, 0].numpy()
     attention_png(images, maps, [samples.clip_ids[i] for i in ids], result["experiment"], png)
 

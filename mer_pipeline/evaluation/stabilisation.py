@@ -8,8 +8,8 @@ reference's face-hull landmarks (px at the aligned size).
 
 import numpy as np
 
-from mer_pipeline.faces.stabilise import HULL
-from mer_pipeline.store import clips as store
+from mer_pipeline.face_mesh import MESH_POINTS
+from mer_pipeline.store import faces as faces_store
 from mer_pipeline.synth.generate import read_ground_truth
 
 
@@ -27,16 +27,16 @@ def residuals(matrices: np.ndarray, heads: np.ndarray, reference: int, points: n
 
 def residual_motion(faces_path, dataset_root) -> dict[str, np.ndarray]:
     """clip id -> (T,) residual rigid motion per frame (px) for every complete entry with ground truth."""
-    root = store.open_existing(faces_path)
+    root = faces_store.open_existing(faces_path)
     truth = read_ground_truth(dataset_root)
     out = {}
-    for clip_id in store.complete_entries(root):
-        entry = store.entry(root, clip_id)
+    for clip_id in faces_store.complete_entries(root):
+        entry = faces_store.entry(root, clip_id)
         if clip_id not in truth:
             continue
         heads = np.load(truth[clip_id]["head"])["transforms"]
         first = entry.onset - truth[clip_id]["first"]
         heads = heads[first : first + len(entry.transforms)]
-        points = entry.landmark_array[:HULL] @ entry.matrix[:, :2].T + entry.matrix[:, 2]
+        points = entry.landmark_array[:MESH_POINTS] @ entry.matrix[:, :2].T + entry.matrix[:, 2]
         out[clip_id] = residuals(entry.matrices, heads, entry.reference_index, points)
     return out

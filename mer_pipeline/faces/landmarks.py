@@ -9,9 +9,8 @@ import warnings
 
 import numpy as np
 
-# Face-mesh indices of the eye corners; an eye centre is the mean of its two corners (stable under gaze shifts,
-# unlike the iris). "first" is the eye on the image's left.
-EYE_CORNERS = ((33, 133), (362, 263))
+from mer_pipeline.face_mesh import EYE_CENTRE_CORNERS
+
 
 
 class MediapipeLandmarker:
@@ -56,7 +55,7 @@ class MediapipeLandmarker:
 
 def eye_centres(landmarks: np.ndarray) -> np.ndarray:
     """(2, 2) eye centres (x, y), image-left eye first, from (N >= 468, 2) face-mesh landmarks."""
-    centres = np.array([landmarks[list(pair)].mean(axis=0) for pair in EYE_CORNERS])
+    centres = np.array([landmarks[list(pair)].mean(axis=0) for pair in EYE_CENTRE_CORNERS])
     return centres[np.argsort(centres[:, 0])]
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from mer_pipeline.paths import QUALITY_SHEET, QUALITY_TABLE
-from mer_pipeline.store import clips as store
+from mer_pipeline.store import faces as faces_store
 from mer_pipeline.store.records import FacesEntry
 
 COLUMNS = ("clip_id", "frames", "reference_index", "stabilise", "faces_found", "motion_before_median_px",
@@ -35,10 +35,10 @@ def quality_row(entry: FacesEntry) -> dict:
             "flags": "; ".join(entry.flags)}
 
 
-def write_quality(faces_store: Path, clip_ids: list[str], out_dir: Path, rows: int = 16) -> int:
+def write_quality(store_path: Path, clip_ids: list[str], out_dir: Path, rows: int = 16) -> int:
     """Write quality.csv and quality.png for the complete entries among `clip_ids`. Returns the rows written."""
-    root = store.open_existing(faces_store)
-    entries = [e for c in clip_ids if (e := store.entry(root, c)) is not None]
+    root = faces_store.open_existing(store_path)
+    entries = [e for c in clip_ids if (e := faces_store.entry(root, c)) is not None]
     table = [quality_row(e) for e in entries]
     out_dir.mkdir(parents=True, exist_ok=True)
     with open(out_dir / QUALITY_TABLE, "w", newline="") as fh:
@@ -57,7 +57,7 @@ def _contact_sheet(entries: list[FacesEntry], root, path: Path) -> None:
     for c, name in enumerate(("onset", "apex", "offset")):
         draw.text((LABEL_W + c * TILE + 4, 3), name, fill="black")
     for r, entry in enumerate(entries):
-        frames, _ = store.read_entry(root, entry.clip_id)
+        frames, _ = faces_store.read_entry(root, entry.clip_id)
         y = 18 + r * TILE
         row = quality_row(entry)
         text = (f"{entry.clip_id}\nlandmark check {row['residual_after_px'] or '-'} px\nhead moved "

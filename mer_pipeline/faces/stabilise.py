@@ -24,16 +24,9 @@ import cv2
 import numpy as np
 
 from mer_pipeline.config import FacesParams
+from mer_pipeline.face_mesh import EYE_OUTER, FOREHEAD, MESH_POINTS, NOSE_BRIDGE, OUTER_EYE_CORNERS, RIGID_LANDMARKS, TEMPLES
 from mer_pipeline.faces.align import transform_points
 
-# Face-mesh indices of regions that do not move with the expressions (forehead, nose bridge, outer eye corners).
-FOREHEAD = (10, 109, 67, 103, 54, 338, 297, 332, 284, 151)  # not the skin just above the brows
-NOSE_BRIDGE = (168, 6, 197, 195, 5, 4, 122, 351, 188, 412)  # the dorsum, not the wings (AU9)
-TEMPLES = ((127, 234, 93, 137, 34, 143), (356, 454, 323, 366, 264, 372))  # face contour beside the eyes: a wide base
-EYE_CORNERS = ((33, 130, 226), (263, 359, 446))  # outer corners, not the lids
-RIGID_LANDMARKS = tuple(sorted({*FOREHEAD, *NOSE_BRIDGE, *EYE_CORNERS[0], *EYE_CORNERS[1], *TEMPLES[0],
-                                 *TEMPLES[1]}))
-HULL = 468  # the face-mesh points (iris points excluded)
 CROP_MARGIN = 16  # px of registration canvas kept around the mask (DIS patches reach 8 px beyond a pixel)
 ZOOM = 0.7  # registration sees the aligned face shrunk about its centre: forehead and temples come into view
 Locate = Callable[[np.ndarray, np.ndarray], np.ndarray | None]  # (RGB frame, expected landmarks) -> the face there
@@ -66,11 +59,11 @@ def similarity_fit(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 def rigid_mask(aligned_landmarks: np.ndarray, size: int, forehead: bool = True) -> np.ndarray:
     """(size, size) uint8 mask (1 inside) of the forehead, nose bridge, outer eye corners and temples."""
     mask = np.zeros((size, size), np.uint8)
-    eye_dist = float(np.linalg.norm(aligned_landmarks[33] - aligned_landmarks[263]))
+    eye_dist = float(np.linalg.norm(aligned_landmarks[EYE_OUTER[0]] - aligned_landmarks[EYE_OUTER[1]]))
     for region in (*((FOREHEAD,) if forehead else ()), NOSE_BRIDGE, *TEMPLES):
         pts = aligned_landmarks[list(region)]
         cv2.fillConvexPoly(mask, cv2.convexHull(np.round(pts).astype(np.int32)), 1)
-    for corner in EYE_CORNERS:
+    for corner in OUTER_EYE_CORNERS:
         centre = aligned_landmarks[list(corner)].mean(0)
         cv2.circle(mask, tuple(int(round(v)) for v in centre), max(2, int(round(0.12 * eye_dist))), 1, -1)
     return mask
@@ -155,7 +148,7 @@ def stabilise(frames: Sequence[np.ndarray], reference: int, ref_matrix: np.ndarr
     assert frames[0].ndim == 3 and ref_matrix.shape == (2, 3), (frames[0].shape, ref_matrix.shape)
     T, size = len(frames), params.size
     ref_aligned = transform_points(ref_landmarks, ref_matrix)
-    hull = ref_aligned[:HULL]
+    hull = ref_aligned[:MESH_POINTS]
     matrices = np.repeat(ref_matrix[None], T, 0)
     scores = np.ones(T, np.float32)
     if params.stabilise == "landmarks":

@@ -12,7 +12,7 @@ thread. Beyond that, a dask cluster (`--workers`) runs one process per clip task
 
 import os
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -30,9 +30,10 @@ from mer_pipeline.faces.quality import write_quality
 from mer_pipeline.faces.stabilise import flags
 from mer_pipeline.identity import code_version
 from mer_pipeline.problems import ProblemLog
-from mer_pipeline.store import clips as store
+from mer_pipeline.store import faces as faces_store
 from mer_pipeline.store.cache import content_key
 from mer_pipeline.store.lock import holding
+from mer_pipeline.store.opening import open_writable
 from mer_pipeline.store.records import FacesEntry, KeyFrames
 
 
@@ -131,7 +132,7 @@ class FacesTask:
         return faces_key(rec, checksum, self.params), (raw, checksum)
 
     def stored_key(self, rec: ClipRecord) -> str | None:
-        entry = store.entry(store.open_writable(self.store), rec.clip_id)
+        entry = faces_store.entry(open_writable(self.store), rec.clip_id)
         return entry.content_key if entry else None
 
     def accepts(self, p: engine.Pending, arrays: dict[str, np.ndarray]) -> bool:
@@ -163,12 +164,7 @@ class FacesTask:
         if problems and self.params.on_tracking_problem == "exclude":
             raise ClipError(p.item.clip_id, "; ".join(problems))
         entry = faces_entry(p.item, clip, self.reference(p.item), p.state[1], p.key, self.params, problems)
-        store.write_entry(store.open_writable(self.store), entry, clip.frames)
-
-    def read(self, rec: ClipRecord) -> dict[str, np.ndarray]:
-        frames, e = store.read_entry(store.open_existing(Path(self.store)), rec.clip_id)
-        return AlignedClip(frames, e.matrices, e.landmark_array, e.tracking_array("scores"), e.tracking_array("motion"),
-                           e.tracking_array("check"), np.array(e.faces_found)).arrays()
+        faces_store.write_entry(open_writable(self.store), entry, clip.frames)
 
     def label(self, rec: ClipRecord) -> str:
         return rec.clip_id
@@ -186,18 +182,18 @@ def run_faces(records: list[ClipRecord], dataset_root: Path, out: Path, params: 
 def _run_faces(records: list[ClipRecord], dataset_root: Path, out: Path, params: FacesParams, index_meta: dict,
                landmarker: Landmarker | None, log: ProblemLog, progress, cache: CacheParams, scale: Scale,
                compute: bool) -> dict:
-    store.open_store(out, faces_provenance(params, index_meta))
+    faces_store.open_store(out, faces_provenance(params, index_meta))
     if landmarker is not None:  # an injected landmarker (tests) stays in this process, on this thread
         scale = Scale()
     threads = clip_threads() if landmarker is None and not (scale.workers or scale.scheduler) else 1
     task = FacesTask(str(out), str(dataset_root), params, landmarker,
                      cv_threads=1 if scale.workers or threads > 1 else 0)
     outcomes = engine.run(task, records, cache, scale, compute=compute, progress=progress, threads=threads)
-    root, flagged = store.open_existing(out), 0
+    root, flagged = faces_store.open_existing(out), 0
     for rec, o in zip(records, outcomes):
         if o.problem:
             log.add(rec.clip_id, o.problem, "skipped")
-        elif (entry := store.entry(root, rec.clip_id)) is not None and entry.flags:
+        elif (entry := faces_store.entry(root, rec.clip_id)) is not None and entry.flags:
             flagged += 1
             for problem in entry.flags:
                 log.add(rec.clip_id, problem, "flagged")
@@ -211,7 +207,7 @@ def faces_stage(dataset: str, index: IndexParams, params: FacesParams, cache: Ca
     out = paths.faces_store(params, dataset)
     out.parent.mkdir(parents=True, exist_ok=True)
     log = ProblemLog(dataset)
-    counts = run_faces(records, Path(meta["root"]), out, params, meta, None, log, progress, cache.resolved(),
+    counts = run_faces(records, Path(meta["root"]), out, params, meta, None, log, progress, cache,
                        scale, compute)
     log.write(paths.faces_dir(params, dataset) / paths.PROBLEMS_FILE)
     write_quality(out, [r.clip_id for r in records], paths.faces_dir(params, dataset))
@@ -220,13 +216,14 @@ def faces_stage(dataset: str, index: IndexParams, params: FacesParams, cache: Ca
 
 def push_faces(store_path: Path, cache) -> dict:
     """Publish every complete entry of a faces store that the cache lacks (read as stored, nothing recomputed)."""
-    root = store.open_existing(store_path)
-    task = FacesTask(str(store_path), "", FacesParams())
-    return engine.push(task, [_StoredClip(c) for c in store.complete_entries(root)], cache)
+    root = faces_store.open_existing(store_path)
+    stored = [engine.Stored(e.content_key, cid, partial(_entry_arrays, root, cid))
+              for cid in faces_store.complete_entries(root) if (e := faces_store.entry(root, cid)) is not None]
+    return engine.push(FacesTask.kind, stored, cache)
 
 
-@dataclass(frozen=True)
-class _StoredClip:
-    """A clip known only by its id (push reads what the store holds; nothing is recomputed)."""
-
-    clip_id: str
+def _entry_arrays(root, clip_id: str) -> dict[str, np.ndarray]:
+    """A complete entry's arrays, as a cache entry holds them."""
+    frames, e = faces_store.read_entry(root, clip_id)
+    return AlignedClip(frames, e.matrices, e.landmark_array, e.tracking_array("scores"), e.tracking_array("motion"),
+                       e.tracking_array("check"), np.array(e.faces_found)).arrays()

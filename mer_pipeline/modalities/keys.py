@@ -15,7 +15,7 @@ from mer_pipeline.config import ModalitiesParams, split_store_name
 from mer_pipeline.errors import UserError
 from mer_pipeline.modalities.compute import modality_code_version
 from mer_pipeline.modalities.registry import get
-from mer_pipeline.store import modality as mstore
+from mer_pipeline.store import modality as modality_store
 from mer_pipeline.store.cache import content_key
 
 
@@ -36,7 +36,7 @@ def modality_key(name: str, faces_key: str, settings: ModalitiesParams, apex: in
 def stale_samples(path: Path) -> list[str]:
     """Clip ids of the samples of a modality store marked complete whose key is not the one the store's params,
     their faces entry and their apex imply."""
-    facts = mstore.sample_facts(mstore.open_existing(path))
+    facts = modality_store.sample_facts(modality_store.open_existing(path))
     base = split_store_name(facts.modality)[0]
     uses_apex = get(base).uses_apex
     stale = []

@@ -10,7 +10,7 @@ from mer_pipeline import paths
 from mer_pipeline.config import ModalitiesParams
 from mer_pipeline.errors import UserError
 from mer_pipeline.modalities.keys import check_current
-from mer_pipeline.store import modality as mstore
+from mer_pipeline.store import modality as modality_store
 
 LABEL_W, HEADER_H, TILE = 110, 22, 160
 
@@ -19,10 +19,10 @@ def write_preview(settings: ModalitiesParams, dataset: str, names: list[str], ou
     """Read the dataset's store of each modality and write the grid to `out`. Returns the number of rows."""
     for name in names:
         check_current(paths.modality_store(settings, dataset, name))
-    roots = {name: mstore.open_existing(paths.modality_store(settings, dataset, name)) for name in names}
-    index = mstore.StoreIndex.of(roots[names[0]])
+    roots = {name: modality_store.open_existing(paths.modality_store(settings, dataset, name)) for name in names}
+    index = modality_store.StoreIndex.of(roots[names[0]])
     emotions, clip_ids = index.emotions, index.clip_ids
-    done = np.all([mstore.present(r) for r in roots.values()], axis=0)
+    done = np.all([modality_store.present(r) for r in roots.values()], axis=0)
     rows = {}
     for i, (emotion, ok) in enumerate(zip(emotions, done)):
         if ok and emotion not in rows:
@@ -37,7 +37,7 @@ def write_preview(settings: ModalitiesParams, dataset: str, names: list[str], ou
         y = HEADER_H + r * TILE
         draw.text((4, y + TILE // 2 - 12), f"{emotion}\n{clip_ids[i]}", fill="black")
         for c, name in enumerate(names):
-            tile = mstore.read_image(roots[name], i).transpose(1, 2, 0)  # (3, S, S) -> (S, S, 3)
+            tile = modality_store.read_image(roots[name], i).transpose(1, 2, 0)  # (3, S, S) -> (S, S, 3)
             grid.paste(Image.fromarray(tile).resize((TILE, TILE), Image.BILINEAR), (LABEL_W + c * TILE, y))
     out.parent.mkdir(parents=True, exist_ok=True)
     grid.save(out)

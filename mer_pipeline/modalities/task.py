@@ -13,6 +13,7 @@ only in the modalities that use the apex.
 import hashlib
 import json
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -26,9 +27,10 @@ from mer_pipeline.errors import ClipError, UserError
 from mer_pipeline.modalities.compute import compute_samples
 from mer_pipeline.modalities.keys import modality_key, stale_samples
 from mer_pipeline.modalities.registry import get
-from mer_pipeline.store import clips as faces_store
-from mer_pipeline.store import modality as mstore
+from mer_pipeline.store import faces as faces_store
+from mer_pipeline.store import modality as modality_store
 from mer_pipeline.store.lock import holding
+from mer_pipeline.store.opening import open_writable
 from mer_pipeline.store.records import FacesEntry, ModalitySample, SampleInfo
 from mer_pipeline.store.spots import read_spots
 
@@ -87,13 +89,13 @@ class ModalityTask:
         return modality_key(self.name, entry.content_key, self.settings, apex), entry
 
     def stored_key(self, i: int) -> str | None:
-        return mstore.sample_key(mstore.open_writable(self.out), i)
+        return modality_store.sample_key(open_writable(self.out), i)
 
     def accepts(self, p: engine.Pending, arrays: dict[str, np.ndarray]) -> bool:
         """A cache entry is a sample of this store: its image names, `raw` of the modality's channels, this size."""
         names = {n for n, _ in get(self.modality).images}
         return (sample_problem(arrays) is None and set(arrays) == names | {"raw"}
-                and arrays["raw"].shape == mstore.raw_shape(mstore.open_writable(self.out))
+                and arrays["raw"].shape == modality_store.raw_shape(open_writable(self.out))
                 and all(arrays[n].shape[-1] == self.settings.size for n in names))
 
     def compute(self, pending: list[engine.Pending]) -> list[dict[str, np.ndarray] | ClipError]:
@@ -107,11 +109,8 @@ class ModalityTask:
         images = tuple(n for n, _ in get(self.modality).images)
         sample = ModalitySample.from_arrays(arrays, images, p.state.content_key)
         e = p.state
-        mstore.write_sample(mstore.open_writable(self.out), p.item, sample, p.key,
+        modality_store.write_sample(open_writable(self.out), p.item, sample, p.key,
                             (e.onset, e.onset + self.apexes[p.item][0], e.offset))
-
-    def read(self, i: int) -> dict[str, np.ndarray]:
-        return mstore.read_sample(mstore.open_writable(self.out), i).arrays()
 
     def label(self, i: int) -> str:
         return self.clip_ids[i]
@@ -148,12 +147,13 @@ def _run_modality(name: str, faces_path: Path, out: Path, settings: ModalitiesPa
         "image_kinds": list(CHANNEL_KINDS[params.mapping()["scaling"]]),
         "apex": apex if modality.uses_apex else "not used",
     }
-    mstore.open_modality_store(out, provenance, [SampleInfo.of(e) for e in entries],
+    modality_store.open_modality_store(out, provenance, [SampleInfo.of(e) for e in entries],
                                tuple(n for n, _ in modality.images), settings.size, (modality.raw_channels, side, side))
     task = ModalityTask(name, str(faces_path), str(out), settings, tuple(ids), tuple(apexes))
     outcomes = engine.run(task, list(range(len(ids))), cache, scale, settings.batch_clips, compute, progress)
-    mstore.record_apexes(mstore.open_writable(out), np.array([[e.onset, e.onset + a, e.offset] for e, (a, _) in
+    modality_store.record_apexes(open_writable(out), np.array([[e.onset, e.onset + a, e.offset] for e, (a, _) in
                                                               zip(entries, apexes)]), [s for _, s in apexes])
+    modality_store.consolidate(out)
     return {"modality": name, "out": str(out), **engine.counts(outcomes), "device": settings.device,
             "apex": provenance["apex"]}
 
@@ -164,16 +164,22 @@ def modalities_stage(dataset: str, faces: FacesParams, settings: ModalitiesParam
     """Modality stores `<modalities.out>/<dataset>/<name>.zarr` from the dataset's faces store (and, for a spotted
     apex, its apex table under spotting.out). `progress(name)` gives a progress wrapper for one modality."""
     results = [run_modality(name, paths.faces_store(faces, dataset), paths.modality_store(settings, dataset, name),
-                            settings, progress(name) if progress else None, cache.resolved(), scale, compute,
+                            settings, progress(name) if progress else None, cache, scale, compute,
                             settings.apex_of(name, dataset), paths.apex_table(spotting, dataset))
                for name in names or settings.names]
     return {"dataset": dataset, "modalities": results}
 
 
-def push_modality(name: str, out: Path, settings: ModalitiesParams, cache) -> dict:
-    """Publish every complete sample of a modality store that the cache lacks (read as stored)."""
-    root = mstore.open_writable(out)
-    task = ModalityTask(name, "", str(out), settings, tuple(mstore.StoreIndex.of(root).clip_ids))
-    stale = set(stale_samples(out))  # not the store's own: never published under its keys
-    items = [i for i, c in enumerate(task.clip_ids) if c not in stale]
-    return {"modality": name, **engine.push(task, items, cache), "stale": len(stale)}
+def push_modality(name: str, out: Path, cache) -> dict:
+    """Publish every complete sample of a modality store that the cache lacks (read as stored); samples written for
+    other params or code (a second run's) are never published under this store's keys."""
+    root = open_writable(out)
+    stale = set(stale_samples(out))
+    stored = [engine.Stored(key, cid, partial(_sample_arrays, root, i))
+              for i, cid in enumerate(modality_store.StoreIndex.of(root).clip_ids)
+              if cid not in stale and (key := modality_store.sample_key(root, i)) is not None]
+    return {"modality": name, **engine.push(ModalityTask.kind, stored, cache), "stale": len(stale)}
+
+
+def _sample_arrays(root, i: int) -> dict[str, np.ndarray]:
+    return modality_store.read_sample(root, i).arrays()

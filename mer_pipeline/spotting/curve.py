@@ -12,15 +12,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-# Face-mesh points outlining each region (left and right parts are filled separately).
-REGIONS = {
-    "brows": ((70, 63, 105, 66, 107, 55, 65, 52, 53, 46), (300, 293, 334, 296, 336, 285, 295, 282, 283, 276)),
-    "eyes": ((33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246),
-             (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466)),
-    "nose": ((129, 64, 98, 49, 48, 102, 203, 206), (358, 294, 327, 279, 278, 331, 423, 426)),
-    "mouth": ((61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185),),
-}
-EYE_OUTER = (33, 263)
+from mer_pipeline.face_mesh import EYE_OUTER, REGIONS
+
 DIGITS = 4  # curves are stored and compared rounded: far below the noise, the same on every CPU
 
 

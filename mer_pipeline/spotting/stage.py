@@ -24,7 +24,7 @@ from mer_pipeline.identity import code_version
 from mer_pipeline.problems import ProblemLog
 from mer_pipeline.spotting.audit import MIN_FRAMES, flags_of, moved, write_audit
 from mer_pipeline.spotting.curve import DIGITS, Peak, find_peak, region_curves, region_masks
-from mer_pipeline.store import clips as faces_store
+from mer_pipeline.store import faces as faces_store
 from mer_pipeline.store import entries
 from mer_pipeline.store.cache import content_key
 from mer_pipeline.store.records import FacesEntry
@@ -171,7 +171,7 @@ def spot_stage(dataset: str, faces: FacesParams, params: SpottingParams, dataset
     truth = ground_truth_apexes(Path(dataset_root)) if dataset_root else None
     result = spot_store(paths.faces_store(faces, dataset), paths.spotting_dir(params, dataset),
                         paths.spotting_metrics(params, dataset), params, dataset, truth, progress,
-                        paths.curves_dir(params, dataset), cache.resolved())
+                        paths.curves_dir(params, dataset), cache)
     return {"dataset": dataset, **result}
 
 

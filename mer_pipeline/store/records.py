@@ -85,6 +85,7 @@ class SampleInfo:
 
     clip_id: str
     subject: str
+    dataset: str
     emotion: str
     label3: int
     label5: int

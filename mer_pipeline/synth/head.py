@@ -41,7 +41,3 @@ def head_path(rng: np.random.Generator, n: int, params: SynthParams, centre: tup
         out[t, :, 2] = c + np.array([tx[t], ty[t]]) - linear @ c  # rotate and scale about the face centre
     return out
 
-
-def invert(m: np.ndarray) -> np.ndarray:
-    """Inverse of a (2, 3) affine."""
-    return np.linalg.inv(np.vstack([m, [0, 0, 1]]))[:2]

@@ -4,13 +4,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from mer_pipeline import paths
 from mer_pipeline.config import ModalitiesParams, input_store
 from mer_pipeline.errors import UserError
 from mer_pipeline.modalities.keys import check_current
 from mer_pipeline.store.modality import open_samples
+from mer_pipeline.training.inference import scaled
 
 @dataclass(frozen=True)
 class Samples:
@@ -62,7 +62,4 @@ def load_samples(stores: ModalitiesParams, datasets: list[str], modalities: list
         keys += ["+".join(p.keys[i] for p in parts) for i in np.flatnonzero(keep)]
     if not ids:
         raise UserError(f"no labelled samples in {stores.out} for {datasets} x {modalities} ({label})")
-    x = torch.cat(xs).float() / 255
-    if x.shape[-1] != input_size:
-        x = F.interpolate(x, size=(input_size, input_size), mode="bilinear", antialias=True, align_corners=False)
-    return Samples(x, torch.cat(ys), ids, subjects, names, kinds, keys)
+    return Samples(scaled(torch.cat(xs), input_size), torch.cat(ys), ids, subjects, names, kinds, keys)

@@ -38,7 +38,7 @@ def write_experiment(name: str, task: FoldTask, out: Path, device: torch.device)
     per_seed = {str(seed): run["scores"] for seed, run in zip(t.run_seeds, runs)}
     pooled = scores(np.concatenate([y[r["tested"]] for r in runs]),
                     np.concatenate([r["pred"][r["tested"]] for r in runs]), k, class_names)  # confusion and per-class figures over every seed's predictions
-    model = create_model(exp.model, k, samples.x.shape[1], **exp.model_params)
+    model = create_model(exp.model, k, samples.x.shape[1], **exp.model_kwargs())
     result = {
         "experiment": name, **spread(list(per_seed.values())), "n": runs[0]["scores"]["n"], "seeds": per_seed,
         "per_class": pooled["per_class"], "confusion": pooled["confusion"],
@@ -89,9 +89,9 @@ def _seed_run(task: FoldTask, name: str, seed: int, out: Path) -> dict:
         losses += [(seed, fold.name, e + 1, float(loss)) for e, loss in enumerate(arrays["loss"])]
         if task.wants_weights(job):
             suffix = "" if t.save_checkpoints == "last" else f"_{fold.name.replace('/', '_')}"
-            model = load_weights(create_model(exp.model, k, in_chans, **exp.model_params), arrays)
+            model = load_weights(create_model(exp.model, k, in_chans, **exp.model_kwargs()), arrays)
             save_checkpoint(out / f"checkpoint{suffix}.pt", model, {
-                "model": exp.model, "num_classes": k, "in_chans": in_chans, "model_params": exp.model_params,
+                "model": exp.model, "num_classes": k, "in_chans": in_chans, "model_params": exp.model_kwargs(),
                 "class_names": class_names, "modalities": list(exp.modalities), "input_size": t.input_size,
                 "package_version": __version__, "fold": fold.name, "seed": seed,
                 "test_clips": [samples.clip_ids[j] for j in fold.test]})

@@ -202,7 +202,7 @@ class FoldTask:
             for _, p in members:
                 fold, fold_seed = p.state[1], p.item.seed * 1000 + p.item.fold
                 seed_everything(fold_seed)  # before building the model: its initial weights come from the seed too
-                model = create_model(exp.model, len(self.class_names[name]), s.x.shape[1], **exp.model_params)
+                model = create_model(exp.model, len(self.class_names[name]), s.x.shape[1], **exp.model_kwargs())
                 losses.append([])
                 jobs.append(Job(model, s.x[fold.train], s.y[fold.train], fold_seed,
                                 lambda e, loss, rows=losses[-1]: rows.append(loss)))

@@ -42,7 +42,7 @@ def train_stage(params: Params, name: str, device: str | None = None, scale: Sca
     task = FoldTask(dict(todo), {e: tuple(class_names_for(params, exp)) for e, exp in todo.items()}, t,
                     params.modalities, str(paths.folds_dir(t, group)), str(dev))
     items = task.items()
-    outcomes = engine.run(task, items, params.cache.resolved(), scale, t.folds_at_once, compute,
+    outcomes = engine.run(task, items, params.cache, scale, t.folds_at_once, compute,
                           bar(f"{group}: fold jobs"), per_task=t.folds_at_once)
     counts = engine.counts(outcomes)
     problems = [f"{task.label(job)}: {o.problem or o.status}" for job, o in zip(items, outcomes)

@@ -2,16 +2,19 @@ import io
 import json
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from mer_pipeline.cli.common import cache_from_environment, load
 from mer_pipeline.config import CacheParams, FacesParams
 from mer_pipeline.datasets.base import ClipRecord
 from mer_pipeline.errors import UserError
 from mer_pipeline.faces.task import faces_key
 from mer_pipeline.store.cache import TMP_PREFIX, Cache, content_key, decode, encode
 
+REPO_PARAMS = Path(__file__).resolve().parents[2] / "params.yaml"
 ARRAYS = {"frames": np.arange(2 * 4 * 4 * 3, dtype=np.uint8).reshape(2, 4, 4, 3), "m": np.eye(2, 3)}
 
 
@@ -82,13 +85,20 @@ def test_nothing_is_unpickled(tmp_path):
         decode(buf.getvalue(), "k")
 
 
-def test_environment_overrides_params(monkeypatch):
-    monkeypatch.setenv("MER_PIPELINE_CACHE", "s3://lab/cache")
-    monkeypatch.setenv("MER_PIPELINE_CACHE_OPTIONS", '{"endpoint_url": "http://127.0.0.1:9"}')
-    assert CacheParams("/nfs/cache").resolved() == CacheParams("s3://lab/cache", {"endpoint_url": "http://127.0.0.1:9"})
-    monkeypatch.setenv("MER_PIPELINE_CACHE_OPTIONS", "{bad")
+def test_environment_overrides_params():
+    env = {"MER_PIPELINE_CACHE": "s3://lab/cache", "MER_PIPELINE_CACHE_OPTIONS": '{"endpoint_url": "http://127.0.0.1:9"}'}
+    assert cache_from_environment(CacheParams("/nfs/cache"), env) == \
+        CacheParams("s3://lab/cache", {"endpoint_url": "http://127.0.0.1:9"})
+    assert cache_from_environment(CacheParams("/nfs/cache", {"a": 1}), {}) == CacheParams("/nfs/cache", {"a": 1})
     with pytest.raises(UserError, match="not valid JSON"):
-        CacheParams().resolved()
+        cache_from_environment(CacheParams(), {"MER_PIPELINE_CACHE_OPTIONS": "{bad"})
+    with pytest.raises(UserError, match="must be a JSON object"):
+        cache_from_environment(CacheParams(), {"MER_PIPELINE_CACHE_OPTIONS": "[1]"})
+
+
+def test_commands_read_the_cache_from_the_environment(monkeypatch):
+    monkeypatch.setenv("MER_PIPELINE_CACHE", "/tmp/elsewhere")
+    assert load(REPO_PARAMS).cache.url == "/tmp/elsewhere"
     with pytest.raises(UserError, match="no shared cache configured"):
         Cache("")
 

@@ -14,10 +14,11 @@ from mer_pipeline.errors import UserError
 from mer_pipeline.modalities.keys import check_current, modality_key, stale_samples
 from mer_pipeline.modalities.preview import write_preview
 from mer_pipeline.modalities.task import push_modality, run_modality
-from mer_pipeline.store import modality as mstore
+from mer_pipeline.store import modality as modality_store
 from mer_pipeline.store.cache import Cache
+from mer_pipeline.store.opening import open_writable
 from mer_pipeline.training.data import load_samples
-from test_runner import PARAMS, settings
+from test_modality_task import PARAMS, settings
 
 HOLD = """
 import sys, time
@@ -50,12 +51,12 @@ def test_a_sample_written_for_other_params_is_never_read_or_published_as_the_sto
     assert stale_samples(out) == []
     # a run with other params (its own lock bypassed) overwrites sample 2 with its own result
     other = ModalitiesParams(size=64, device="cpu", params={**PARAMS, "mesti": {"scaling": "unit"}})
-    root = mstore.open_writable(out)
-    facts = mstore.sample_facts(root)
+    root = open_writable(out)
+    facts = modality_store.sample_facts(root)
     onset, apex, offset = (int(v) for v in facts.key_frames[2])
     key = modality_key("mesti", facts.sources[2], other, apex - onset)
     assert key != facts.keys[2]
-    mstore.write_sample(root, 2, mstore.read_sample(root, 2), key, (onset, apex, offset))
+    modality_store.write_sample(root, 2, modality_store.read_sample(root, 2), key, (onset, apex, offset))
     clip = facts.clip_ids[2]
 
     assert stale_samples(out) == [clip]
@@ -63,7 +64,7 @@ def test_a_sample_written_for_other_params_is_never_read_or_published_as_the_sto
                  lambda: write_preview(stores, "synthetic", ["mesti"], tmp_path / "preview.png")):
         with pytest.raises(UserError, match=rf"mesti.zarr: 1 sample \({clip}\) was written for other params"):
             read()
-    pushed = push_modality("mesti", out, stores, Cache(str(tmp_path / "cache")))
+    pushed = push_modality("mesti", out, Cache(str(tmp_path / "cache")))
     assert (pushed["pushed"], pushed["stale"]) == (7, 1)
     assert not Cache(str(tmp_path / "cache")).has("modality", key)
 

@@ -1,19 +1,23 @@
 """A 2-epoch LOSO train on the tiny synthetic data, its metrics read back by DVC, and the report."""
 
+import csv
 import json
 import subprocess
 import sys
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
+import torch
 import yaml
 from conftest import REPO
 
-from mer_pipeline.config import ExperimentParams, ModalitiesParams, Params, expand_experiments
+from mer_pipeline.config import ExperimentParams, MEGANetParams, ModalitiesParams, Params, expand_experiments
 from mer_pipeline.errors import UserError
 from mer_pipeline.evaluation.report import evaluate_stage, report_stage
 from mer_pipeline.modalities.task import run_modality
+from mer_pipeline.store.modality import open_samples
+from mer_pipeline.training.inference import classify, load_trained
 from mer_pipeline.training.stage import train_stage
 
 
@@ -55,7 +59,7 @@ def test_train_writes_pooled_metrics_predictions_and_checkpoint(trained):
     assert set(res["per_fold"]) == {"synthetic/sub01", "synthetic/sub02"}
     assert sum(f["n"] for f in res["per_fold"].values()) == 8 and "acc_std" in res["per_fold"]["synthetic/sub01"]
     assert res["protocol"] == {"name": "loso", "folds": 2, "test_clips": [4, 4]}
-    assert res["recipe"]["epochs"] == 2 and res["config"]["model_params"] == {"blocks": 2}
+    assert res["recipe"]["epochs"] == 2 and res["config"]["model_params"] == asdict(MEGANetParams(blocks=2))
     assert sum(sum(row) for row in res["confusion"]) == 16  # every seed's predictions
     lines = (root / "experiments" / "tiny" / "predictions.csv").read_text().splitlines()
     assert len(lines) == 1 + 2 * 8 and lines[0].startswith("seed,clip_id,dataset,subject,fold,y_true,y_pred")
@@ -64,6 +68,21 @@ def test_train_writes_pooled_metrics_predictions_and_checkpoint(trained):
     assert len(losses) == 1 + 2 * 2 * 2  # header + seeds x folds x epochs
     ablation = json.loads((root / "metrics" / "tiny_ablation.json").read_text())
     assert set(ablation) == {"no_sa", "no_res"} and set(ablation["no_res"]) == set(metrics)
+
+
+def test_the_checkpoint_classifies_its_held_out_clips_as_training_did(trained):
+    """training.inference (what the report and a user call) turns stored images into the model's input exactly as
+    training did: the last fold's checkpoint gives its held-out clips the probabilities predictions.csv holds."""
+    root, params, _ = trained
+    model, meta = load_trained(root / "experiments" / "tiny" / "checkpoint.pt", "meganet", 3)
+    samples = open_samples(root / "modalities" / "synthetic" / "mesti.zarr", "label3")
+    held_out = [i for i, c in enumerate(samples.clip_ids) if c in meta["test_clips"]]
+    probs = classify(model, torch.from_numpy(samples.image[held_out]), meta["input_size"])
+    with open(root / "experiments" / "tiny" / "predictions.csv", newline="") as fh:
+        rows = {r["clip_id"]: r for r in csv.DictReader(fh) if r["seed"] == str(params.train.run_seeds[-1])}
+    written = np.array([[float(rows[samples.clip_ids[i]][f"p_{c}"]) for c in meta["class_names"]] for i in held_out])
+    assert len(held_out) == 4 and meta["input_size"] == 32
+    np.testing.assert_allclose(probs.numpy(), written, atol=6e-5)  # predictions.csv holds 4 decimals
 
 
 def test_evaluate_rescoring_matches_training(trained):
@@ -183,8 +202,8 @@ def test_experiment_groups_expand():
     exps = expand_experiments(table)
     assert len(exps) == 2 * 2 * 2 + 2
     assert exps["t1-vgg19-mesti-samm"] == ExperimentParams("vgg19", ("mesti",), ("samm",), "holdout", 5, {})
-    assert exps["t5-no_ga"].datasets == ("casme2", "samm") and exps["t5-no_ga"].model_params == {
-        "gradient_attention": False}
+    assert exps["t5-no_ga"].datasets == ("casme2", "samm") and exps["t5-no_ga"].model_params == \
+        MEGANetParams(gradient_attention=False)
     with pytest.raises(UserError, match="protocol must be one of loso, holdout"):
         expand_experiments({"x": {"model": "meganet", "modalities": ["mesti"], "datasets": ["a"], "protocol": "kfold"}})
 

@@ -6,7 +6,7 @@ from mer_pipeline.datasets import ADAPTERS
 from mer_pipeline.datasets.index import build_index, index_meta, write_index, read_index
 from mer_pipeline.faces.task import run_faces
 from mer_pipeline.problems import ProblemLog
-from mer_pipeline.store import clips as store
+from mer_pipeline.store import faces as faces_store
 from mer_pipeline.store.records import KeyFrames
 
 
@@ -32,7 +32,7 @@ def test_no_face_is_reported_and_skipped(tiny_synth, tmp_path, repo_params):
     assert counts == {"computed": 0, "cached": 0, "kept": 0, "skipped": len(records), "missing": 0,
                       "flagged": 0}
     assert all(p.action == "skipped" and "no face found" in p.problem for p in log.items)
-    assert list(store.complete_entries(store.open_existing(tmp_path / "f.zarr"))) == []
+    assert list(faces_store.complete_entries(faces_store.open_existing(tmp_path / "f.zarr"))) == []
 
 
 def test_faces_store_entries_and_rerun_keeps_them(tiny_synth, tmp_path, repo_params, landmarker):
@@ -41,8 +41,8 @@ def test_faces_store_entries_and_rerun_keeps_them(tiny_synth, tmp_path, repo_par
     log = ProblemLog("synthetic")
     counts = run_faces(records, tiny_synth, tmp_path / "f.zarr", params, meta, landmarker, log)
     assert counts["computed"] == len(records) == 8 and len(log) == 0
-    root = store.open_existing(tmp_path / "f.zarr")
-    frames, entry = store.read_entry(root, records[0].clip_id)
+    root = faces_store.open_existing(tmp_path / "f.zarr")
+    frames, entry = faces_store.read_entry(root, records[0].clip_id)
     rec = records[0]
     assert frames.shape == (rec.n_frames, 96, 96, 3) and frames.dtype == np.uint8
     assert entry.key_frames == KeyFrames(0, rec.apex - rec.onset, rec.offset - rec.onset)
@@ -87,14 +87,14 @@ def test_clip_threads_write_what_one_thread_writes(tiny_synth, tmp_path, repo_pa
     (copy / records[2].key_frame_files()[1]).write_bytes(b"garbage")
     params = FacesParams(size=64)
     run_faces(records, copy, tmp_path / "one.zarr", params, meta, landmarker, ProblemLog("s"))
-    store.open_store(tmp_path / "two.zarr", faces_provenance(params, meta))
+    faces_store.open_store(tmp_path / "two.zarr", faces_provenance(params, meta))
     task = FacesTask(str(tmp_path / "two.zarr"), str(copy), params, cv_threads=1)
     outcomes = engine.run(task, records, threads=2)
     assert [o.status for o in outcomes] == ["computed"] * 2 + ["skipped"] + ["computed"] * (len(records) - 3)
     assert "cannot be decoded" in outcomes[2].problem
-    one, two = store.open_existing(tmp_path / "one.zarr"), store.open_existing(tmp_path / "two.zarr")
+    one, two = faces_store.open_existing(tmp_path / "one.zarr"), faces_store.open_existing(tmp_path / "two.zarr")
     for rec in records[:2] + records[3:]:
-        (f1, e1), (f2, e2) = store.read_entry(one, rec.clip_id), store.read_entry(two, rec.clip_id)
+        (f1, e1), (f2, e2) = faces_store.read_entry(one, rec.clip_id), faces_store.read_entry(two, rec.clip_id)
         np.testing.assert_array_equal(f1, f2)
         assert e1 == e2
 

@@ -9,8 +9,7 @@ An entry is written as: delete what was there -> group with metadata but complet
 A reader trusts only entries with complete=true, so a run killed mid-write leaves an entry that reads as absent.
 """
 
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,43 +17,11 @@ import numpy as np
 import zarr
 
 from mer_pipeline.errors import UserError
+from mer_pipeline.store.opening import open_readonly, reuse_or_clear
 from mer_pipeline.store.records import FacesEntry
 
 SCHEMA_VERSION = 1
 CLIPS = "clips"
-
-
-def refuse_newer(path: Path, attrs: dict, schema: int) -> None:
-    """One line when a store was written by a newer release (its schema_version above `schema`, the one this
-    release writes): never read as ours, never removed as stale."""
-    found = attrs.get("schema_version")
-    if isinstance(found, int) and found > schema:
-        raise UserError(f"{path}: written by a newer release of mer_pipeline (store schema {found!r}, this release "
-                        f"reads up to {schema}); upgrade, or write elsewhere")
-
-
-def reuse_or_clear(path: Path, kind: str, current: Callable[[dict], bool], schema: int = SCHEMA_VERSION
-                   ) -> zarr.Group | None:
-    """An existing store of `kind` whose attributes pass `current`, opened for writing. One of that kind that does not
-    pass is a stale derived cache: it is removed and None returned (as for no store). Anything else at `path`, or a
-    store of a newer schema than `schema`, is never touched: a one-line error."""
-    path = Path(path)
-    if not path.exists():
-        return None
-    if not path.is_dir():
-        raise UserError(f"{path}: is a file, not a mer_pipeline {kind} store; refusing to overwrite")
-    try:
-        root = zarr.open_group(str(path), mode="r+")
-        found = root.attrs.get("kind")
-    except Exception as exc:
-        found = f"unreadable, {exc.__class__.__name__}"
-    if found != kind:
-        raise UserError(f"{path}: exists and is not a mer_pipeline {kind} store ({found}); refusing to overwrite")
-    refuse_newer(path, dict(root.attrs), schema)
-    if current(dict(root.attrs)):
-        return root
-    shutil.rmtree(path)
-    return None
 
 
 def open_store(path: Path, provenance: dict[str, Any], key: str = "params_hash") -> zarr.Group:
@@ -62,7 +29,8 @@ def open_store(path: Path, provenance: dict[str, Any], key: str = "params_hash")
 
     A store of the same kind and provenance[key] is reused (its complete entries are kept); see `reuse_or_clear`.
     """
-    root = reuse_or_clear(path, provenance["kind"], lambda attrs: attrs.get(key) == provenance.get(key))
+    root = reuse_or_clear(path, provenance["kind"], lambda attrs: attrs.get(key) == provenance.get(key),
+                          SCHEMA_VERSION)
     if root is not None:
         root.attrs.update(provenance)
         return root
@@ -71,27 +39,11 @@ def open_store(path: Path, provenance: dict[str, Any], key: str = "params_hash")
     return root
 
 
-def open_writable(path: str | Path) -> zarr.Group:
-    """An existing store opened for writing entries (per-clip tasks, after `open_store` created it)."""
-    return zarr.open_group(str(path), mode="r+")
-
-
 def open_existing(path: Path) -> zarr.Group:
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: store not found")
     return open_readonly(path, SCHEMA_VERSION)
-
-
-def open_readonly(path: Path, schema: int) -> zarr.Group:
-    """An existing store opened for reading; one line when it is not a readable store or is of a schema newer than
-    `schema`."""
-    try:
-        root = zarr.open_group(str(path), mode="r")
-    except Exception as exc:
-        raise UserError(f"{path}: not a readable Zarr store ({exc.__class__.__name__})") from None
-    refuse_newer(path, dict(root.attrs), schema)
-    return root
 
 
 def write_entry(root: zarr.Group, entry: FacesEntry, frames: np.ndarray) -> None:

@@ -1,15 +1,18 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 import zarr
 
-from mer_pipeline.config import ModalitiesParams
+from mer_pipeline.config import ModalitiesParams, read_yaml
 from mer_pipeline.errors import UserError
 from mer_pipeline.modalities.mesti import mesti
 from mer_pipeline.modalities.base import clip_from_frames
+from mer_pipeline.modalities.registry import known
 from mer_pipeline.modalities.task import run_modality
-from mer_pipeline.store import clips as faces_store
-from mer_pipeline.store import modality as mstore
+from mer_pipeline.store import faces as faces_store
+from mer_pipeline.store import modality as modality_store
 
 PARAMS = {"mesti": {"scaling": "signed"}, "optical_flow": {"iterations": 5, "warps": 2, "scales": 2},
           "apex_frame": {"scaling": "unit"}}
@@ -24,9 +27,9 @@ def test_store_matches_the_formula_and_reruns_compute_nothing(tiny_faces, tmp_pa
     result = run_modality("mesti", tiny_faces, out, settings())
     assert (result["computed"], result["kept"]) == (8, 0)
     root = zarr.open_group(str(out), mode="r")
-    assert mstore.present(root).all() and root["image"].shape == (8, 3, 64, 64) and root["raw"].shape == (8, 3, 128, 128)
+    assert modality_store.present(root).all() and root["image"].shape == (8, 3, 64, 64) and root["raw"].shape == (8, 3, 128, 128)
     faces = faces_store.open_existing(tiny_faces)
-    clip_id = root.attrs["clip_ids"][2]
+    clip_id = str(root["sample"][2])
     frames, entry = faces_store.read_entry(faces, clip_id)
     expected = mesti(clip_from_frames(torch.from_numpy(frames)), entry.key_frames)
     np.testing.assert_allclose(root["raw"][2], expected.numpy(), rtol=1e-5, atol=1e-4)
@@ -35,17 +38,48 @@ def test_store_matches_the_formula_and_reruns_compute_nothing(tiny_faces, tmp_pa
     assert run_modality("mesti", tiny_faces, out, settings())["computed"] == 0
 
 
+@pytest.mark.parametrize("name", known())
+def test_every_store_opens_in_xarray_as_a_dataset_of_clips(name, tiny_faces, tmp_path):
+    """A lab member's view: `xr.open_zarr(store).sel(sample=clip_id)` gives that clip's arrays, its facts as
+    coordinates, and dimensions that do not collide (raw at the faces' size beside images at the modality's)."""
+    import warnings
+
+    import xarray as xr
+
+    out = tmp_path / f"{name}.zarr"
+    every = read_yaml(Path(__file__).resolve().parents[2] / "params.yaml")["modalities"]["params"]
+    run_modality(name, tiny_faces, out, ModalitiesParams(size=64, device="cpu", params={**every, **PARAMS}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no fallback to unconsolidated metadata, no unstable data types
+        ds = xr.open_zarr(out)
+    faces = faces_store.open_existing(tiny_faces)
+    ids = list(faces_store.complete_entries(faces))
+    assert list(ds["sample"].values) == ids and set(ds.coords) >= {"sample", "subject", "dataset", "emotion",
+                                                                    "label3", "label5", "key_frame"}
+    assert ds.sizes["y"] == 64 and ds.sizes["raw_y"] == 128 and "hex" not in ds.sizes
+    clip = ids[3]
+    one = ds.sel(sample=clip)
+    entry = faces_store.entry(faces, clip)
+    root = zarr.open_group(str(out), mode="r")
+    for image in root.attrs["images"]:
+        np.testing.assert_array_equal(one[image].values, root[image][3])
+    assert (str(one["subject"].values), str(one["dataset"].values), str(one["emotion"].values),
+            int(one["label3"].values)) == (entry.subject, entry.dataset, entry.emotion, entry.label3)
+    assert int(one["key_frames"].sel(key_frame="offset")) == entry.offset
+    assert str(one["content_key"].values) == modality_store.sample_key(root, 3) and int(one["done"]) == 1
+
+
 def test_half_written_sample_is_recomputed(tiny_faces, tmp_path):
     out = tmp_path / "apex.zarr"
     run_modality("apex_frame", tiny_faces, out, settings())
     root = zarr.open_group(str(out), mode="r+")
     root["done"][4] = 0  # as if the writer died between the arrays and the mark
     root["image"][4] = 0
-    assert not mstore.present(root)[4]
+    assert not modality_store.present(root)[4]
     with pytest.raises(KeyError):
-        mstore.read_sample(root, 4)
+        modality_store.read_sample(root, 4)
     assert run_modality("apex_frame", tiny_faces, out, settings())["computed"] == 1
-    assert mstore.read_sample(zarr.open_group(str(out), mode="r"), 4).images["image"].max() > 0
+    assert modality_store.read_sample(zarr.open_group(str(out), mode="r"), 4).images["image"].max() > 0
 
 
 def test_changed_params_rebuild_and_foreign_folders_are_refused(tiny_faces, tmp_path):
@@ -102,4 +136,4 @@ def test_store_whose_writer_died_while_laying_it_out_is_rebuilt(tiny_faces, tmp_
     del root["done"]  # as if killed between the store's attributes and its last array
     root.attrs["ready"] = False
     assert run_modality("mesti", tiny_faces, out, settings())["computed"] == 8
-    assert mstore.present(zarr.open_group(str(out), mode="r")).all()
+    assert modality_store.present(zarr.open_group(str(out), mode="r")).all()
