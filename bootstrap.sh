@@ -2,6 +2,7 @@
 # Set up the project-local environment (.venv, exact pins from requirements.lock) and run one job:
 #   bash bootstrap.sh repro   -> dvc repro on the embedded synthetic dataset
 #   bash bootstrap.sh test    -> the whole test suite (what .ci/run calls)
+#   bash bootstrap.sh check   -> ruff (lint, format) and the docs site built strictly (what .ci/run calls first)
 #   bash bootstrap.sh setup   -> only set up
 # Needs only Python 3.11 or 3.12 (found as $PYTHON, python3.11, python3.12 or python3) and access to the package index.
 # Not 3.13: mediapipe 0.10.14, the last release with the bundled (offline) face mesh models, has no wheel for it.
@@ -41,5 +42,6 @@ case "$job" in
   setup) ;;
   repro) dvc repro "$@" ;;
   test)  python -m pytest "$@" ;;
-  *) echo "bootstrap: unknown job '$job' (use repro, test or setup)" >&2; exit 2 ;;
+  check) ruff check . && ruff format --check . && mkdocs build --strict --quiet --site-dir "$(mktemp -d)" ;;
+  *) echo "bootstrap: unknown job '$job' (use repro, test, check or setup)" >&2; exit 2 ;;
 esac

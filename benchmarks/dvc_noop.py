@@ -12,7 +12,6 @@ timed beside them.
 """
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -26,6 +25,7 @@ from pathlib import Path
 import cv2
 import yaml
 from openpyxl import Workbook
+from publish import publish  # benchmarks/publish.py: the one output helper
 from skimage import data
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,8 +37,19 @@ def casme2_tree(root: Path, frames: int) -> int:
     """255 clips over 26 subjects, `frames` numbered frames each; returns the number of files written."""
     jpeg = cv2.imencode(".jpg", cv2.resize(data.astronaut()[:, :, ::-1], (640, 480)), [cv2.IMWRITE_JPEG_QUALITY, 90])[1]
     wb = Workbook()
-    wb.active.append(["Subject", "Filename", None, "OnsetFrame", "ApexFrame", "OffsetFrame", None, "Action Units",
-                      "Estimated Emotion"])
+    wb.active.append(
+        [
+            "Subject",
+            "Filename",
+            None,
+            "OnsetFrame",
+            "ApexFrame",
+            "OffsetFrame",
+            None,
+            "Action Units",
+            "Estimated Emotion",
+        ]
+    )
     for k in range(CLIPS):
         sub, name = k % SUBJECTS + 1, f"EP{k // SUBJECTS + 1:02d}_{k:03d}"
         folder = root / "CASME2-RAW" / f"sub{sub:02d}" / name
@@ -92,20 +103,28 @@ def main() -> None:
             status.append(dvc(repo, "status"))
             repro.append(dvc(repo, "repro", "check", "raw@casme2", "index@casme2"))
             own.append(dvc(REPO, "status"))
-    result = {"cpu": cpu_name(), "clips": CLIPS, "files": files, "runs": args.runs,
-              "first_repro_s": first, "status_s": statistics.median(status), "repro_s": statistics.median(repro),
-              "own_status_s": statistics.median(own)}
-    lines = [f"CASME II-sized tree: {CLIPS} clips, {files} files (640 x 480 JPEG), {result['cpu']} "
-             f"({os.cpu_count()} cores), median of {args.runs} interleaved runs.", "",
-             "| what | seconds |", "|---|---|",
-             f"| first `dvc repro check raw@casme2 index@casme2` (hashes the tree) | {first:.1f} |",
-             f"| no-op `dvc status`, whole pipeline, CASME II-sized tree selected | {result['status_s']:.1f} |",
-             f"| no-op `dvc repro check raw@casme2 index@casme2` | {result['repro_s']:.1f} |",
-             f"| no-op `dvc status` of the synthetic default (this checkout) | {result['own_status_s']:.1f} |"]
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "dvc_noop.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.out / "dvc_noop.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    result = {
+        "cpu": cpu_name(),
+        "clips": CLIPS,
+        "files": files,
+        "runs": args.runs,
+        "first_repro_s": first,
+        "status_s": statistics.median(status),
+        "repro_s": statistics.median(repro),
+        "own_status_s": statistics.median(own),
+    }
+    lines = [
+        f"CASME II-sized tree: {CLIPS} clips, {files} files (640 x 480 JPEG), {result['cpu']} "
+        f"({os.cpu_count()} cores), median of {args.runs} interleaved runs.",
+        "",
+        "| what | seconds |",
+        "|---|---|",
+        f"| first `dvc repro check raw@casme2 index@casme2` (hashes the tree) | {first:.1f} |",
+        f"| no-op `dvc status`, whole pipeline, CASME II-sized tree selected | {result['status_s']:.1f} |",
+        f"| no-op `dvc repro check raw@casme2 index@casme2` | {result['repro_s']:.1f} |",
+        f"| no-op `dvc status` of the synthetic default (this checkout) | {result['own_status_s']:.1f} |",
+    ]
+    publish(args.out, "dvc_noop", result, lines)
 
 
 if __name__ == "__main__":

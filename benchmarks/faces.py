@@ -15,7 +15,6 @@ cProfile, on one thread, gives the share of each kind of work (the writer thread
 
 import argparse
 import cProfile
-import json
 import pstats
 import shutil
 import statistics
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from publish import publish  # benchmarks/publish.py: the one output helper
 
 from mer_pipeline.config import DatasetParams, Params, Scale
 from mer_pipeline.datasets import ADAPTERS
@@ -36,10 +36,18 @@ from mer_pipeline.problems import ProblemLog
 from mer_pipeline.synth.generate import generate
 
 # cProfile rows grouped into the kinds of work the issue names (substring of the function's description -> kind).
-KINDS = {"calc' of 'cv2.DenseOpticalFlow": "registration: DIS flow", "estimateAffinePartial2D": "registration: RANSAC",
-         "warpAffine": "warps (registration views + final bicubic)", "imdecode": "decode",
-         "calculator_graph": "mediapipe landmarks", "acquire": "waiting for the Zarr writer thread",
-         "CLAHE": "equalise", "zarr": "Zarr (main thread)", "read_bytes": "read + hash", "HASH": "read + hash"}
+KINDS = {
+    "calc' of 'cv2.DenseOpticalFlow": "registration: DIS flow",
+    "estimateAffinePartial2D": "registration: RANSAC",
+    "warpAffine": "warps (registration views + final bicubic)",
+    "imdecode": "decode",
+    "calculator_graph": "mediapipe landmarks",
+    "acquire": "waiting for the Zarr writer thread",
+    "CLAHE": "equalise",
+    "zarr": "Zarr (main thread)",
+    "read_bytes": "read + hash",
+    "HASH": "read + hash",
+}
 
 
 def decode_only(records, root: Path) -> float:
@@ -88,16 +96,26 @@ def main() -> None:
     params = Params.load("params.yaml")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "synthetic"
-        synth = replace(params.synth, out=str(root), subjects=args.subjects, clips_per_class=args.clips_per_class,
-                        frames=args.frames, image_size=args.size)
+        synth = replace(
+            params.synth,
+            out=str(root),
+            subjects=args.subjects,
+            clips_per_class=args.clips_per_class,
+            frames=args.frames,
+            image_size=args.size,
+        )
         start = time.perf_counter()
         generate(synth, root)
         generated = time.perf_counter() - start
         dp = DatasetParams(adapter="casme2", root=str(root), fps=200, labels="casme2")
         log = ProblemLog("bench")
         labels = params.labels["casme2"]
-        write_index(Path(tmp) / "index", build_index("bench", ADAPTERS.get("casme2"), dp, labels, log), log,
-                    index_meta("bench", dp, labels))
+        write_index(
+            Path(tmp) / "index",
+            build_index("bench", ADAPTERS.get("casme2"), dp, labels, log),
+            log,
+            index_meta("bench", dp, labels),
+        )
         records, meta = read_index(Path(tmp) / "index")
         frames = sum(r.n_frames for r in records)
         landmarker = MediapipeLandmarker(params.faces.min_detection_confidence, params.faces.max_faces)
@@ -110,28 +128,39 @@ def main() -> None:
         shares = profile_shares(records, meta, root, store, params, landmarker)
         landmarker.close()
     ratios = {w: [f / d for f, d in zip(faces[w], decode)] for w in args.workers}
-    where = {w: f"one process, {clip_threads()} clip threads" if not w else f"{w} dask worker processes"
-             for w in args.workers}
-    result = {"clips": len(records), "frames": frames, "frame_px": args.size, "stabilise": params.faces.stabilise,
-              "runs": args.runs, "generate_s": round(generated, 1), "decode_s": [round(v, 3) for v in decode],
-              "faces_s": {where[w]: [round(v, 3) for v in faces[w]] for w in args.workers},
-              "ratio_median": {where[w]: round(statistics.median(ratios[w]), 2) for w in args.workers},
-              "decode_ms_per_frame": round(1000 * statistics.median(decode) / frames, 2),
-              "faces_ms_per_frame": {where[w]: round(1000 * statistics.median(faces[w]) / frames, 2)
-                                     for w in args.workers},
-              "profile_shares": {k: round(v, 3) for k, v in shares.items()}}
-    lines = [f"{len(records)} clips, {frames} onset..offset frames of {args.size} px, stabilise "
-             f"{params.faces.stabilise}, {args.runs} interleaved runs; decode only in one process:", "",
-             "| | ms per frame (median) | ratio to decode only (median of the runs) |", "|---|---|---|",
-             f"| decode only | {result['decode_ms_per_frame']} | 1 |"]
-    lines += [f"| faces stage, {where[w]} | {result['faces_ms_per_frame'][where[w]]} | "
-              f"{result['ratio_median'][where[w]]}x |" for w in args.workers]
+    where = {
+        w: f"one process, {clip_threads()} clip threads" if not w else f"{w} dask worker processes"
+        for w in args.workers
+    }
+    result = {
+        "clips": len(records),
+        "frames": frames,
+        "frame_px": args.size,
+        "stabilise": params.faces.stabilise,
+        "runs": args.runs,
+        "generate_s": round(generated, 1),
+        "decode_s": [round(v, 3) for v in decode],
+        "faces_s": {where[w]: [round(v, 3) for v in faces[w]] for w in args.workers},
+        "ratio_median": {where[w]: round(statistics.median(ratios[w]), 2) for w in args.workers},
+        "decode_ms_per_frame": round(1000 * statistics.median(decode) / frames, 2),
+        "faces_ms_per_frame": {where[w]: round(1000 * statistics.median(faces[w]) / frames, 2) for w in args.workers},
+        "profile_shares": {k: round(v, 3) for k, v in shares.items()},
+    }
+    lines = [
+        f"{len(records)} clips, {frames} onset..offset frames of {args.size} px, stabilise "
+        f"{params.faces.stabilise}, {args.runs} interleaved runs; decode only in one process:",
+        "",
+        "| | ms per frame (median) | ratio to decode only (median of the runs) |",
+        "|---|---|---|",
+        f"| decode only | {result['decode_ms_per_frame']} | 1 |",
+    ]
+    lines += [
+        f"| faces stage, {where[w]} | {result['faces_ms_per_frame'][where[w]]} | {result['ratio_median'][where[w]]}x |"
+        for w in args.workers
+    ]
     lines += ["", "| where the faces stage's time goes (cProfile, own time, one thread) | share |", "|---|---|"]
     lines += [f"| {k} | {100 * v:.0f} % |" for k, v in result["profile_shares"].items()]
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "faces.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.out / "faces.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    publish(args.out, "faces", result, lines)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
+from publish import publish  # benchmarks/publish.py: the one output helper
 
 from mer_pipeline.config import CacheParams, Params, Scale
 from mer_pipeline.training.stage import train_stage
@@ -45,8 +46,9 @@ def cpu_name() -> str:
 
 def timed_run(params: Params, experiment: str, scale: Scale, folder: Path) -> tuple[float, dict, bytes]:
     shutil.rmtree(folder, ignore_errors=True)
-    t = replace(params.train, out=str(folder / "experiments"), metrics=str(folder / "metrics"),
-                folds=str(folder / "folds"))
+    t = replace(
+        params.train, out=str(folder / "experiments"), metrics=str(folder / "metrics"), folds=str(folder / "folds")
+    )
     start = time.perf_counter()
     result = train_stage(replace(params, train=t, cache=CacheParams()), experiment, scale=scale)
     seconds = time.perf_counter() - start
@@ -74,8 +76,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(args.runs):
             a, result, reference = timed_run(params, args.experiment, Scale(), Path(tmp) / "a")
-            b, dask_result, predictions = timed_run(params, args.experiment, Scale(workers=args.workers),
-                                                    Path(tmp) / "b")
+            b, dask_result, predictions = timed_run(
+                params, args.experiment, Scale(workers=args.workers), Path(tmp) / "b"
+            )
             if predictions != reference:
                 sys.exit("the dask run's predictions.csv differs from the serial run's")
             jobs = result["computed"]
@@ -90,31 +93,53 @@ def main() -> None:
         rate = json.loads(rate_file.read_text())["samples_per_s"]
         fold_h = PAPER_EPOCHS * (COMPOSITE_CLIPS - COMPOSITE_CLIPS / COMPOSITE_FOLDS) / rate / 3600
         total = COMPOSITE_FOLDS * PAPER_SEEDS
-        projection = {"samples_per_s": rate, "fold_job_hours": round(fold_h, 2), "fold_jobs": total,
-                      "hours": {str(n): round(math.ceil(total / n) * fold_h, 1) for n in (1, 4, 8)}}
-    result = {"cpu": cpu_name(), "cores": torch.get_num_threads(), "device": device,
-              "cpu_threads_per_fold_job": t.cpu_threads, "experiment": args.experiment, "epochs": args.epochs,
-              "seeds": args.seeds, "fold_jobs": jobs, "runs": args.runs, "serial_s": [round(s, 1) for s in serial],
-              "workers": args.workers, "workers_s": [round(s, 1) for s in workers],
-              "serial_jobs_per_h": round(jobs / a * 3600), "workers_jobs_per_h": round(jobs / b * 3600),
-              "ratio": round(a / b, 2), "paper_composite_loso": projection}
-    lines = [f"Fold jobs of `{args.experiment}` ({jobs} jobs: {len(args.seeds)} seeds x folds, {args.epochs} epochs at "
-             f"the {t.profile} profile's input size), device {device}, {cpu_name()}, {t.cpu_threads} torch threads a "
-             f"fold job; median of {args.runs} interleaved runs each (`python benchmarks/fold_jobs.py`):", "",
-             f"| serial | `--workers {args.workers}` (cluster start included) | ratio |", "|---|---|---|",
-             f"| {result['serial_jobs_per_h']} fold jobs/h ({a:.1f} s) | {result['workers_jobs_per_h']} fold jobs/h "
-             f"({b:.1f} s) | {result['ratio']:.2f}x |"]
+        projection = {
+            "samples_per_s": rate,
+            "fold_job_hours": round(fold_h, 2),
+            "fold_jobs": total,
+            "hours": {str(n): round(math.ceil(total / n) * fold_h, 1) for n in (1, 4, 8)},
+        }
+    result = {
+        "cpu": cpu_name(),
+        "cores": torch.get_num_threads(),
+        "device": device,
+        "cpu_threads_per_fold_job": t.cpu_threads,
+        "experiment": args.experiment,
+        "epochs": args.epochs,
+        "seeds": args.seeds,
+        "fold_jobs": jobs,
+        "runs": args.runs,
+        "serial_s": [round(s, 1) for s in serial],
+        "workers": args.workers,
+        "workers_s": [round(s, 1) for s in workers],
+        "serial_jobs_per_h": round(jobs / a * 3600),
+        "workers_jobs_per_h": round(jobs / b * 3600),
+        "ratio": round(a / b, 2),
+        "paper_composite_loso": projection,
+    }
+    lines = [
+        f"Fold jobs of `{args.experiment}` ({jobs} jobs: {len(args.seeds)} seeds x folds, {args.epochs} epochs at "
+        f"the {t.profile} profile's input size), device {device}, {cpu_name()}, {t.cpu_threads} torch threads a "
+        f"fold job; median of {args.runs} interleaved runs each (`python benchmarks/fold_jobs.py`):",
+        "",
+        f"| serial | `--workers {args.workers}` (cluster start included) | ratio |",
+        "|---|---|---|",
+        f"| {result['serial_jobs_per_h']} fold jobs/h ({a:.1f} s) | {result['workers_jobs_per_h']} fold jobs/h "
+        f"({b:.1f} s) | {result['ratio']:.2f}x |",
+    ]
     if projection:
         where = "GPUs" if device == "cuda" else f"workers like this {device.upper()}"
-        lines += ["", f"Paper profile, composite LOSO ({projection['fold_jobs']} fold jobs of 50 epochs at 224 px), "
-                  f"from {projection['samples_per_s']} samples/s measured on {device} by benchmarks/training.py "
-                  f"({projection['fold_job_hours']} h a fold job), jobs shared by N {where}:", "",
-                  "| N = 1 | N = 4 | N = 8 |", "|---|---|---|",
-                  "| " + " | ".join(f"{projection['hours'][n]} h" for n in ("1", "4", "8")) + " |"]
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"fold_jobs_{device}.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.out / f"fold_jobs_{device}.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+        lines += [
+            "",
+            f"Paper profile, composite LOSO ({projection['fold_jobs']} fold jobs of 50 epochs at 224 px), "
+            f"from {projection['samples_per_s']} samples/s measured on {device} by benchmarks/training.py "
+            f"({projection['fold_job_hours']} h a fold job), jobs shared by N {where}:",
+            "",
+            "| N = 1 | N = 4 | N = 8 |",
+            "|---|---|---|",
+            "| " + " | ".join(f"{projection['hours'][n]} h" for n in ("1", "4", "8")) + " |",
+        ]
+    publish(args.out, f"fold_jobs_{device}", result, lines)
 
 
 if __name__ == "__main__":

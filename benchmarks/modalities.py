@@ -10,7 +10,6 @@ baseline, torch, baseline, ...) `--runs` times per modality (`--flow-runs` for o
 """
 
 import argparse
-import json
 import platform
 import statistics
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from publish import publish  # benchmarks/publish.py: the one output helper
 from skimage import data as skdata
 
 from mer_pipeline.config import FlowParams
@@ -35,8 +35,12 @@ def workload(n_clips: int, frames: int, size: int, seed: int = 0):
     rng = np.random.default_rng(seed)
     for _ in range(n_clips):
         shifts = rng.normal(0, 0.5, (frames, 2))
-        clip = np.stack([cv2.warpAffine(face, np.float32([[1, 0, dx], [0, 1, dy]]), (size, size),
-                                        borderMode=cv2.BORDER_REFLECT) for dx, dy in shifts])
+        clip = np.stack(
+            [
+                cv2.warpAffine(face, np.float32([[1, 0, dx], [0, 1, dy]]), (size, size), borderMode=cv2.BORDER_REFLECT)
+                for dx, dy in shifts
+            ]
+        )
         yield clip, KeyFrames(0, int(rng.integers(frames // 4, 3 * frames // 4)), frames - 1)
 
 
@@ -48,9 +52,17 @@ def numpy_weighted(clip: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 
 
 def numpy_baselines(flow: FlowParams):
-    tv = cv2.optflow.DualTVL1OpticalFlow_create(tau=flow.tau, lambda_=flow.lam, theta=flow.theta,
-                                                nscales=flow.scales, warps=flow.warps, scaleStep=flow.zoom,
-                                                innnerIterations=flow.iterations, outerIterations=1, epsilon=0.0)
+    tv = cv2.optflow.DualTVL1OpticalFlow_create(
+        tau=flow.tau,
+        lambda_=flow.lam,
+        theta=flow.theta,
+        nscales=flow.scales,
+        warps=flow.warps,
+        scaleStep=flow.zoom,
+        innnerIterations=flow.iterations,
+        outerIterations=1,
+        epsilon=0.0,
+    )
 
     def affective(clip, k):
         acc = np.zeros(clip.shape[1:], np.float32)
@@ -113,29 +125,57 @@ def main() -> None:
                 baselines[name](c, k)
             base_s.append(time.perf_counter() - start)
         t_torch, t_base = statistics.median(torch_s), statistics.median(base_s)
-        rows.append({"modality": name, "torch_s": t_torch, "baseline_s": t_base,
-                     "torch_clips_per_s": len(clips) / t_torch, "baseline_clips_per_s": len(clips) / t_base})
-        print(f"{name:16s} torch {len(clips) / t_torch:8.1f} clips/s   baseline {len(clips) / t_base:8.1f} clips/s",
-              flush=True)
+        rows.append(
+            {
+                "modality": name,
+                "torch_s": t_torch,
+                "baseline_s": t_base,
+                "torch_clips_per_s": len(clips) / t_torch,
+                "baseline_clips_per_s": len(clips) / t_base,
+            }
+        )
+        print(
+            f"{name:16s} torch {len(clips) / t_torch:8.1f} clips/s   baseline {len(clips) / t_base:8.1f} clips/s",
+            flush=True,
+        )
     total_t, total_b = sum(r["torch_s"] for r in rows), sum(r["baseline_s"] for r in rows)
-    rows.append({"modality": "all six", "torch_s": total_t, "baseline_s": total_b,
-                 "torch_clips_per_s": len(clips) / total_t, "baseline_clips_per_s": len(clips) / total_b})
-    env = {"device": str(device), "gpu": torch.cuda.get_device_name() if device.type == "cuda" else None,
-           "cpu_threads": torch.get_num_threads(), "machine": platform.machine(), "torch": torch.__version__,
-           "clips": args.clips, "frames": args.frames, "size": args.size, "batch": args.batch, "runs": args.runs,
-           "flow_runs": args.flow_runs,
-           "flow": {"iterations": flow.iterations, "warps": flow.warps, "scales": flow.scales}}
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = f"modalities_{device.type}"
-    (args.out / f"{stem}.json").write_text(json.dumps({"env": env, "rows": rows}, indent=2) + "\n")
-    lines = [f"Workload: {args.clips} clips x {args.frames} frames, {args.size} px; device {env['gpu'] or 'cpu'} "
-             f"({env['cpu_threads']} CPU threads); baseline = per-frame NumPy / OpenCV DualTVL1 on CPU; median of "
-             f"{args.runs} interleaved runs ({args.flow_runs} for optical flow).", "",
-             "| modality | torch clips/s | baseline clips/s | speed-up |", "|---|---|---|---|"]
-    lines += [f"| {r['modality']} | {r['torch_clips_per_s']:.1f} | {r['baseline_clips_per_s']:.1f} | "
-              f"{r['baseline_s'] / r['torch_s']:.1f}x |" for r in rows]
-    (args.out / f"{stem}.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    rows.append(
+        {
+            "modality": "all six",
+            "torch_s": total_t,
+            "baseline_s": total_b,
+            "torch_clips_per_s": len(clips) / total_t,
+            "baseline_clips_per_s": len(clips) / total_b,
+        }
+    )
+    env = {
+        "device": str(device),
+        "gpu": torch.cuda.get_device_name() if device.type == "cuda" else None,
+        "cpu_threads": torch.get_num_threads(),
+        "machine": platform.machine(),
+        "torch": torch.__version__,
+        "clips": args.clips,
+        "frames": args.frames,
+        "size": args.size,
+        "batch": args.batch,
+        "runs": args.runs,
+        "flow_runs": args.flow_runs,
+        "flow": {"iterations": flow.iterations, "warps": flow.warps, "scales": flow.scales},
+    }
+    lines = [
+        f"Workload: {args.clips} clips x {args.frames} frames, {args.size} px; device {env['gpu'] or 'cpu'} "
+        f"({env['cpu_threads']} CPU threads); baseline = per-frame NumPy / OpenCV DualTVL1 on CPU; median of "
+        f"{args.runs} interleaved runs ({args.flow_runs} for optical flow).",
+        "",
+        "| modality | torch clips/s | baseline clips/s | speed-up |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['modality']} | {r['torch_clips_per_s']:.1f} | {r['baseline_clips_per_s']:.1f} | "
+        f"{r['baseline_s'] / r['torch_s']:.1f}x |"
+        for r in rows
+    ]
+    publish(args.out, f"modalities_{device.type}", {"env": env, "rows": rows}, lines)
 
 
 if __name__ == "__main__":

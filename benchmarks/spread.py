@@ -5,11 +5,11 @@ threads (and on CUDA, where present), as the share of image values that differ a
 """
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
+from publish import publish  # benchmarks/publish.py: the one output helper
 
 from mer_pipeline import paths
 from mer_pipeline.config import Params
@@ -21,8 +21,14 @@ def flow_images(params: Params, frames, keys, device: str, threads: int) -> np.n
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        out = compute_samples("optical_flow", params.modalities.of("optical_flow"), frames, keys,
-                              params.modalities.size, torch.device(device))
+        out = compute_samples(
+            "optical_flow",
+            params.modalities.of("optical_flow"),
+            frames,
+            keys,
+            params.modalities.size,
+            torch.device(device),
+        )
     finally:
         torch.set_num_threads(before)
     return np.stack([np.concatenate([o["image"], o["image_apex_offset"]]) for o in out])  # (N, 6, S, S) uint8
@@ -30,8 +36,12 @@ def flow_images(params: Params, frames, keys, device: str, threads: int) -> np.n
 
 def compare(a: np.ndarray, b: np.ndarray) -> dict:
     diff = np.abs(a.astype(int) - b.astype(int))
-    return {"values": int(diff.size), "differ_share": float((diff > 0).mean()), "max_levels": int(diff.max()),
-            "over_1_level_share": float((diff > 1).mean())}
+    return {
+        "values": int(diff.size),
+        "differ_share": float((diff > 0).mean()),
+        "max_levels": int(diff.max()),
+        "over_1_level_share": float((diff > 1).mean()),
+    }
 
 
 def main() -> None:
@@ -47,15 +57,17 @@ def main() -> None:
     rows = {"CPU 1 thread vs 2 threads": compare(one, flow_images(params, frames, keys, "cpu", 2))}
     if torch.cuda.is_available():
         rows["CPU vs CUDA"] = compare(one, flow_images(params, frames, keys, "cuda", 1))
-    lines = [f"Flow images (u, v, strain, both directions) of {len(frames)} clips, {params.modalities.size} px, uint8.",
-             "", "| comparison | values differing | by more than 1 level | largest difference (levels) |",
-             "|---|---|---|---|"]
-    lines += [f"| {n} | {r['differ_share']:.3%} | {r['over_1_level_share']:.3%} | {r['max_levels']} |"
-              for n, r in rows.items()]
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "spread.json").write_text(json.dumps(rows, indent=2) + "\n")
-    (args.out / "spread.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    lines = [
+        f"Flow images (u, v, strain, both directions) of {len(frames)} clips, {params.modalities.size} px, uint8.",
+        "",
+        "| comparison | values differing | by more than 1 level | largest difference (levels) |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {n} | {r['differ_share']:.3%} | {r['over_1_level_share']:.3%} | {r['max_levels']} |"
+        for n, r in rows.items()
+    ]
+    publish(args.out, "spread", rows, lines)
 
 
 if __name__ == "__main__":

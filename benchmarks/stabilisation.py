@@ -9,7 +9,6 @@ flow EPE of the expression (TV-L1 onset -> apex on the aligned faces against the
 """
 
 import argparse
-import json
 import shutil
 import tempfile
 import time
@@ -19,23 +18,22 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from publish import publish  # benchmarks/publish.py: the one output helper
 
 from mer_pipeline.config import DatasetParams, Params
 from mer_pipeline.datasets import ADAPTERS
 from mer_pipeline.datasets.index import build_index, index_meta, read_index, write_index
-from mer_pipeline.evaluation.flow_truth import mean_epe, onset_apex_pairs
+from mer_pipeline.evaluation.flow_truth import aligned_ground_truth, face_mask, mean_epe, onset_apex_pairs
 from mer_pipeline.evaluation.stabilisation import residual_motion
-from mer_pipeline.evaluation.flow_truth import aligned_ground_truth, face_mask
 from mer_pipeline.faces.align import apply_alignment
 from mer_pipeline.faces.equalise import equalise
 from mer_pipeline.faces.landmarks import MediapipeLandmarker
 from mer_pipeline.faces.task import run_faces
-from mer_pipeline.store import faces as faces_store
-from mer_pipeline.synth.generate import read_ground_truth
 from mer_pipeline.modalities.optical_flow import flow_pairs
 from mer_pipeline.problems import ProblemLog
 from mer_pipeline.spotting.stage import ground_truth_apexes, spot_store
-from mer_pipeline.synth.generate import generate
+from mer_pipeline.store import faces as faces_store
+from mer_pipeline.synth.generate import generate, read_ground_truth
 
 METHODS = ("none", "landmarks", "registration")
 
@@ -63,11 +61,23 @@ def measure(params: Params, root: Path, records, meta, method: str, landmarker) 
     per_frame = np.concatenate(list(residual_motion(store, root / "synthetic").values()))
     first, second, truths, masks, _ = onset_apex_pairs(store, root / "synthetic")
     epe = mean_epe(flow_pairs(first, second, params.modalities.of("optical_flow")), truths, masks)
-    spotted = spot_store(store, root / f"spot_{method}", root / f"spot_{method}.json", params.spotting, "synthetic",
-                         ground_truth_apexes(root / "synthetic"))["vs_truth"]
-    return {"median_px": float(np.median(per_frame)), "max_px": float(per_frame.max()), "epe_px": epe,
-            "faces_s": seconds, "flagged": sum(p.action == "flagged" for p in log.items),
-            "apex_mae_frames": spotted["mae_frames"], "apex_within_2": spotted["within_2"]}
+    spotted = spot_store(
+        store,
+        root / f"spot_{method}",
+        root / f"spot_{method}.json",
+        params.spotting,
+        "synthetic",
+        ground_truth_apexes(root / "synthetic"),
+    )["vs_truth"]
+    return {
+        "median_px": float(np.median(per_frame)),
+        "max_px": float(per_frame.max()),
+        "epe_px": epe,
+        "faces_s": seconds,
+        "flagged": sum(p.action == "flagged" for p in log.items),
+        "apex_mae_frames": spotted["mae_frames"],
+        "apex_within_2": spotted["within_2"],
+    }
 
 
 def oracle_epe(params: Params, root: Path, store: Path) -> float:
@@ -80,11 +90,17 @@ def oracle_epe(params: Params, root: Path, store: Path) -> float:
         heads = np.load(gt["head"])["transforms"]
         h = {k: np.vstack([heads[getattr(e, k) - gt["first"]], [0, 0, 1]]) for k in ("onset", "apex")}
         ref = np.vstack([e.matrix, [0, 0, 1]]) @ h["onset"]  # reference = onset
-        raw = [cv2.cvtColor(cv2.imread(str(root / "synthetic" / e.frames[i])), cv2.COLOR_BGR2RGB)
-               for i in (0, e.key_frames.apex)]
+        raw = [
+            cv2.cvtColor(cv2.imread(str(root / "synthetic" / e.frames[i])), cv2.COLOR_BGR2RGB)
+            for i in (0, e.key_frames.apex)
+        ]
         mats = np.stack([e.matrix, (ref @ np.linalg.inv(h["apex"]))[:2]])
-        pair = equalise(apply_alignment(np.stack(raw), mats, params.faces.size), params.faces.equalise,
-                        params.faces.clahe_clip, params.faces.clahe_tiles)
+        pair = equalise(
+            apply_alignment(np.stack(raw), mats, params.faces.size),
+            params.faces.equalise,
+            params.faces.clahe_clip,
+            params.faces.clahe_tiles,
+        )
         clip = torch.from_numpy(pair).permute(0, 3, 1, 2).float() / 255
         first.append(clip[0])
         second.append(clip[1])
@@ -112,32 +128,36 @@ def main() -> None:
             records, meta = dataset(params, root, still)
             for method in args.methods:
                 rows.setdefault(method, {})["still" if still else "moving"] = measure(
-                    params, root, records, meta, method, landmarker)
+                    params, root, records, meta, method, landmarker
+                )
             if "registration" in args.methods:
                 rows.setdefault("true transforms (oracle)", {})["still" if still else "moving"] = {
-                    "epe_px": oracle_epe(params, root, root / "faces_registration.zarr")}
+                    "epe_px": oracle_epe(params, root, root / "faces_registration.zarr")
+                }
             shutil.rmtree(root)
-    lines = [f"Synthetic default ({params.synth.subjects * len(params.synth.classes) * params.synth.clips_per_class} "
-             f"clips, {params.synth.frames} frames at {params.synth.image_size} px; head motion up to "
-             f"{params.synth.head_translation_px} px, {params.synth.head_rotation_deg} deg, scale "
-             f"{params.synth.head_scale}, jerks of {params.synth.head_jerk_px} px in "
-             f"{params.synth.head_jerk_prob:.0%} of clips); aligned faces {params.faces.size} px.", "",
-             "| method | residual median px | residual max px | jitter on still heads, median / max px | "
-             "flow EPE px (moving / still) | apex MAE frames, within +-2 (moving / still) | faces s (moving) |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"Synthetic default ({params.synth.subjects * len(params.synth.classes) * params.synth.clips_per_class} "
+        f"clips, {params.synth.frames} frames at {params.synth.image_size} px; head motion up to "
+        f"{params.synth.head_translation_px} px, {params.synth.head_rotation_deg} deg, scale "
+        f"{params.synth.head_scale}, jerks of {params.synth.head_jerk_px} px in "
+        f"{params.synth.head_jerk_prob:.0%} of clips); aligned faces {params.faces.size} px.",
+        "",
+        "| method | residual median px | residual max px | jitter on still heads, median / max px | "
+        "flow EPE px (moving / still) | apex MAE frames, within +-2 (moving / still) | faces s (moving) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for method, r in rows.items():
         m, s = r["moving"], r["still"]
         if "median_px" not in m:  # the oracle: flow only
             lines.append(f"| {method} | 0 | 0 | 0 / 0 | {m['epe_px']:.3f} / {s['epe_px']:.3f} | | |")
             continue
-        lines.append(f"| {method} | {m['median_px']:.3f} | {m['max_px']:.3f} | {s['median_px']:.3f} / "
-                     f"{s['max_px']:.3f} | {m['epe_px']:.3f} / {s['epe_px']:.3f} | {m['apex_mae_frames']:.2f}, "
-                     f"{m['apex_within_2']:.0%} / {s['apex_mae_frames']:.2f}, {s['apex_within_2']:.0%} | "
-                     f"{m['faces_s']:.1f} |")
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "stabilisation.json").write_text(json.dumps(rows, indent=2) + "\n")
-    (args.out / "stabilisation.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+        lines.append(
+            f"| {method} | {m['median_px']:.3f} | {m['max_px']:.3f} | {s['median_px']:.3f} / "
+            f"{s['max_px']:.3f} | {m['epe_px']:.3f} / {s['epe_px']:.3f} | {m['apex_mae_frames']:.2f}, "
+            f"{m['apex_within_2']:.0%} / {s['apex_mae_frames']:.2f}, {s['apex_within_2']:.0%} | "
+            f"{m['faces_s']:.1f} |"
+        )
+    publish(args.out, "stabilisation", rows, lines)
 
 
 if __name__ == "__main__":

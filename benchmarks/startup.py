@@ -5,12 +5,13 @@ a bare `python -c pass` baseline (A B A B ...), median of several runs.
 """
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from publish import publish  # benchmarks/publish.py: the one output helper
 
 COMMANDS = [[], ["faces"], ["modalities"], ["train"], ["report"]]
 
@@ -33,14 +34,16 @@ def main() -> None:
         for _ in range(args.runs):  # interleaved: the machine's noise hits both alike
             base.append(wall([sys.executable, "-c", "pass"]))
             ours.append(wall([*cli, *command, "--help"]))
-        rows.append({"command": " ".join(["mer-pipeline", *command, "--help"]), "median_s": statistics.median(ours),
-                     "python_s": statistics.median(base)})
+        rows.append(
+            {
+                "command": " ".join(["mer-pipeline", *command, "--help"]),
+                "median_s": statistics.median(ours),
+                "python_s": statistics.median(base),
+            }
+        )
     lines = ["| command | median s | bare python s |", "|---|---|---|"]
     lines += [f"| `{r['command']}` | {r['median_s']:.2f} | {r['python_s']:.2f} |" for r in rows]
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "startup.json").write_text(json.dumps({"runs": args.runs, "rows": rows}, indent=2) + "\n")
-    (args.out / "startup.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    publish(args.out, "startup", {"runs": args.runs, "rows": rows}, lines)
 
 
 if __name__ == "__main__":

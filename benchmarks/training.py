@@ -17,13 +17,13 @@ The speed settings default to params.yaml's (auto: on for CUDA only); the output
 """
 
 import argparse
-import json
 import platform
 import statistics
 import time
 from pathlib import Path
 
 import torch
+from publish import publish  # benchmarks/publish.py: the one output helper
 
 from mer_pipeline.config import Params
 from mer_pipeline.device import resolve_device
@@ -61,55 +61,91 @@ def main() -> None:
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(args.samples, 3, args.size, args.size, generator=gen)
     y = torch.randint(0, 3, (args.samples,), generator=gen)
-    recipe = Recipe(1, t.batch_size, t.lr, t.weight_decay, t.focal_gamma, t.hflip, tuple(t.rotations),
-                    args.mixed_precision or t.mixed_precision, args.channels_last or t.channels_last)
+    recipe = Recipe(
+        1,
+        t.batch_size,
+        t.lr,
+        t.weight_decay,
+        t.focal_gamma,
+        t.hflip,
+        tuple(t.rotations),
+        args.mixed_precision or t.mixed_precision,
+        args.channels_last or t.channels_last,
+    )
     speed = recipe.speed(device)
     settings = [f"{speed.autocast}".replace("torch.", "") + " autocast"] if speed.autocast else []
     settings += ["channels_last"] if speed.layout == torch.channels_last else []
     model = create_model(args.model, num_classes=3)
     train(model, x, y, ("signed",) * 3, recipe, device, seed=0)  # warm-up: allocation, kernels
-    seconds = [timed(lambda: train(model, x, y, ("signed",) * 3, recipe, device, seed=run + 1), device)
-               for run in range(args.runs)]
+    seconds = [
+        timed(lambda run=run: train(model, x, y, ("signed",) * 3, recipe, device, seed=run + 1), device)
+        for run in range(args.runs)
+    ]
     rate = args.samples / statistics.median(seconds)
     together = None
     if args.folds_at_once > 1:  # K folds in turns against the same K one after another, interleaved
         k, one, many = args.folds_at_once, [], []
         models = [create_model(args.model, num_classes=3) for _ in range(k)]
         for run in range(args.runs):
-            one.append(timed(lambda: [train(m, x, y, ("signed",) * 3, recipe, device, seed=run) for m in models],
-                             device))
-            many.append(timed(lambda: train_together([Job(m, x, y, run) for m in models], ("signed",) * 3, recipe,
-                                                     device), device))
-        together = {"folds": k, "samples_per_s_one_by_one": round(k * args.samples / statistics.median(one), 2),
-                    "samples_per_s_together": round(k * args.samples / statistics.median(many), 2)}
+            one.append(
+                timed(
+                    lambda run=run: [train(m, x, y, ("signed",) * 3, recipe, device, seed=run) for m in models], device
+                )
+            )
+            many.append(
+                timed(
+                    lambda run=run: train_together(
+                        [Job(m, x, y, run) for m in models], ("signed",) * 3, recipe, device
+                    ),
+                    device,
+                )
+            )
+        together = {
+            "folds": k,
+            "samples_per_s_one_by_one": round(k * args.samples / statistics.median(one), 2),
+            "samples_per_s_together": round(k * args.samples / statistics.median(many), 2),
+        }
     per_seed = COMPOSITE_FOLDS * paper["epochs"] * (COMPOSITE_CLIPS - COMPOSITE_CLIPS / COMPOSITE_FOLDS)
     seeds = len(paper["seeds"])
-    result = {"model": args.model, "size": args.size, "batch_size": t.batch_size, "device": str(device),
-              "torch_threads": torch.get_num_threads(), "cpu": platform.processor() or platform.machine(),
-              "speed_settings": settings, "epoch_seconds": [round(s, 2) for s in seconds],
-              "samples_per_s": round(rate, 2),
-              "composite_loso_hours_per_seed": round(per_seed / rate / 3600, 1),
-              "composite_loso_hours_all_seeds": round(seeds * per_seed / rate / 3600, 1), "seeds": seeds,
-              "folds_at_once": together}
-    lines = [f"{args.model} at {args.size} px, batch {t.batch_size}, flips + rotations on the device, focal loss, Adam; "
-             f"device {device} ({torch.get_num_threads()} threads), {', '.join(settings) or 'float32'}; median of "
-             f"{args.runs} epochs of {args.samples} samples:", "",
-             "| samples/s (training) | composite LOSO, one seed (68 folds x 50 epochs) | all the paper profile's seeds |",
-             "|---|---|---|",
-             f"| {rate:.1f} | {result['composite_loso_hours_per_seed']} h | {result['composite_loso_hours_all_seeds']} h "
-             f"({seeds} seeds) |"]
+    result = {
+        "model": args.model,
+        "size": args.size,
+        "batch_size": t.batch_size,
+        "device": str(device),
+        "torch_threads": torch.get_num_threads(),
+        "cpu": platform.processor() or platform.machine(),
+        "speed_settings": settings,
+        "epoch_seconds": [round(s, 2) for s in seconds],
+        "samples_per_s": round(rate, 2),
+        "composite_loso_hours_per_seed": round(per_seed / rate / 3600, 1),
+        "composite_loso_hours_all_seeds": round(seeds * per_seed / rate / 3600, 1),
+        "seeds": seeds,
+        "folds_at_once": together,
+    }
+    lines = [
+        f"{args.model} at {args.size} px, batch {t.batch_size}, flips + rotations on the device, focal loss, Adam; "
+        f"device {device} ({torch.get_num_threads()} threads), {', '.join(settings) or 'float32'}; median of "
+        f"{args.runs} epochs of {args.samples} samples:",
+        "",
+        "| samples/s (training) | composite LOSO, one seed (68 folds x 50 epochs) | all the paper profile's seeds |",
+        "|---|---|---|",
+        f"| {rate:.1f} | {result['composite_loso_hours_per_seed']} h | {result['composite_loso_hours_all_seeds']} h "
+        f"({seeds} seeds) |",
+    ]
     if together:
         k = together["folds"]
-        lines += ["", f"{k} folds trained together (`train.folds_at_once: {k}`) against the same {k} one after "
-                  f"another, interleaved, median of {args.runs}:", "",
-                  "| samples/s, one after another | samples/s, together | ratio |", "|---|---|---|",
-                  f"| {together['samples_per_s_one_by_one']:.1f} | {together['samples_per_s_together']:.1f} | "
-                  f"{together['samples_per_s_together'] / together['samples_per_s_one_by_one']:.2f}x |"]
-    args.out.mkdir(parents=True, exist_ok=True)
+        lines += [
+            "",
+            f"{k} folds trained together (`train.folds_at_once: {k}`) against the same {k} one after "
+            f"another, interleaved, median of {args.runs}:",
+            "",
+            "| samples/s, one after another | samples/s, together | ratio |",
+            "|---|---|---|",
+            f"| {together['samples_per_s_one_by_one']:.1f} | {together['samples_per_s_together']:.1f} | "
+            f"{together['samples_per_s_together'] / together['samples_per_s_one_by_one']:.2f}x |",
+        ]
     name = "_".join([f"training_{device.type}", *(x.split()[0] for x in settings)])
-    (args.out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.out / f"{name}.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    publish(args.out, name, result, lines)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@
 """
 
 import argparse
-import json
 import statistics
 import time
 from dataclasses import replace
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from publish import publish  # benchmarks/publish.py: the one output helper
 
 from mer_pipeline import paths
 from mer_pipeline.config import Params, TVL1Params
@@ -44,8 +44,10 @@ def schedules(solver: TVL1Params) -> dict[str, tuple[TVL1Params, Schedule]]:
         f"{n} everywhere + convergence test, tol 0.05": (full, Schedule(tol=0.05)),
         f"{n} everywhere + dual variables carried across scales": (full, Schedule(warm_dual=True)),
         f"coarse scales {solver.coarse_iterations} + dual variables carried": (solver, Schedule(warm_dual=True)),
-        f"coarse scales {solver.coarse_iterations}, compiled (compile: true)": (replace(solver, compile=True),
-                                                                                 Schedule()),
+        f"coarse scales {solver.coarse_iterations}, compiled (compile: true)": (
+            replace(solver, compile=True),
+            Schedule(),
+        ),
     }
 
 
@@ -70,8 +72,7 @@ def main() -> None:
     params = Params.load(args.params)
     flow = replace(params.modalities.of("optical_flow"), method="torch")
     solver = flow.solver()
-    first, second, truths, masks, ids = onset_apex_pairs(paths.faces_store(params.faces, "synthetic"),
-                                                         params.synth.out)
+    first, second, truths, masks, ids = onset_apex_pairs(paths.faces_store(params.faces, "synthetic"), params.synth.out)
     moving = [m & (np.linalg.norm(t, axis=-1) > 0.5) for t, m in zip(truths, masks)]
     g0, g1 = to_gray255(first), to_gray255(second)
     n, size = len(ids), g0.shape[-1]
@@ -89,11 +90,18 @@ def main() -> None:
             reference = flow_pairs(first, second, replace(flow, method="opencv"))[:, :2]
             cv.append(time.perf_counter() - start)
         alone, _ = solve(g0[:2], g1[:2], settings, schedule, 1, device)
-        rows.append({"schedule": name, "pairs_per_s": n / statistics.median(ours),
-                     "opencv_pairs_per_s": n / statistics.median(cv),
-                     "speedup": statistics.median(cv) / statistics.median(ours),
-                     "epe_face": mean_epe(result, truths, masks), "epe_moving": mean_epe(result, truths, moving),
-                     "same_alone": bool(torch.equal(alone, result[:2])), "first_call_s": first_call})
+        rows.append(
+            {
+                "schedule": name,
+                "pairs_per_s": n / statistics.median(ours),
+                "opencv_pairs_per_s": n / statistics.median(cv),
+                "speedup": statistics.median(cv) / statistics.median(ours),
+                "epe_face": mean_epe(result, truths, masks),
+                "epe_moving": mean_epe(result, truths, moving),
+                "same_alone": bool(torch.equal(alone, result[:2])),
+                "first_call_s": first_call,
+            }
+        )
         print(rows[-1], flush=True)
     opencv_epe = {"face": mean_epe(reference, truths, masks), "moving": mean_epe(reference, truths, moving)}
 
@@ -105,34 +113,57 @@ def main() -> None:
     sweep = [{"batch": b, "pairs_per_s": b / statistics.median(times[b])} for b in BATCHES]
     print(sweep, flush=True)
 
-    env = {"device": str(device), "gpu": torch.cuda.get_device_name() if device.type == "cuda" else None,
-           "cpu_threads": torch.get_num_threads(), "torch": torch.__version__, "pairs": n, "size": size,
-           "runs": args.runs, "batch": args.batch,
-           "solver": {"scales": solver.scales, "warps": solver.warps, "iterations": solver.iterations,
-                      "coarse_iterations": solver.coarse_iterations, "median": solver.median}}
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = f"tvl1_{device.type}"
-    (args.out / f"{stem}.json").write_text(json.dumps({"env": env, "schedules": rows, "opencv_epe": opencv_epe,
-                                                       "batches": sweep}, indent=2) + "\n")
+    env = {
+        "device": str(device),
+        "gpu": torch.cuda.get_device_name() if device.type == "cuda" else None,
+        "cpu_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "pairs": n,
+        "size": size,
+        "runs": args.runs,
+        "batch": args.batch,
+        "solver": {
+            "scales": solver.scales,
+            "warps": solver.warps,
+            "iterations": solver.iterations,
+            "coarse_iterations": solver.coarse_iterations,
+            "median": solver.median,
+        },
+    }
     where = f"{env['gpu'] or 'cpu'} ({env['cpu_threads']} CPU threads)"
-    lines = [f"{n} onset -> apex pairs of the synthetic default's aligned faces ({size} px); {solver.scales} scales x "
-             f"{solver.warps} warps, {solver.iterations} iterations per warp at the finest scale, "
-             f"{solver.median}x{solver.median} median; torch on {where}, batches of {args.batch}; OpenCV "
-             f"DualTVL1 at the same settings ({solver.iterations} iterations at every scale), one pair at a time on "
-             f"the CPU; median of {args.runs} interleaved runs. EPE px inside the face / where the true flow "
-             f"exceeds 0.5 px; OpenCV's: "
-             f"{opencv_epe['face']:.3f} / {opencv_epe['moving']:.3f}.", "",
-             "| schedule | pairs/s | vs OpenCV | EPE face | EPE moving | same flow alone as in a batch |",
-             "|---|---|---|---|---|---|"]
-    lines += [f"| {r['schedule']} | {r['pairs_per_s']:.2f} | {r['speedup']:.2f}x | {r['epe_face']:.3f} | "
-              f"{r['epe_moving']:.3f} | {'yes' if r['same_alone'] else 'no'} |" for r in rows]
+    lines = [
+        f"{n} onset -> apex pairs of the synthetic default's aligned faces ({size} px); {solver.scales} scales x "
+        f"{solver.warps} warps, {solver.iterations} iterations per warp at the finest scale, "
+        f"{solver.median}x{solver.median} median; torch on {where}, batches of {args.batch}; OpenCV "
+        f"DualTVL1 at the same settings ({solver.iterations} iterations at every scale), one pair at a time on "
+        f"the CPU; median of {args.runs} interleaved runs. EPE px inside the face / where the true flow "
+        f"exceeds 0.5 px; OpenCV's: "
+        f"{opencv_epe['face']:.3f} / {opencv_epe['moving']:.3f}.",
+        "",
+        "| schedule | pairs/s | vs OpenCV | EPE face | EPE moving | same flow alone as in a batch |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['schedule']} | {r['pairs_per_s']:.2f} | {r['speedup']:.2f}x | {r['epe_face']:.3f} | "
+        f"{r['epe_moving']:.3f} | {'yes' if r['same_alone'] else 'no'} |"
+        for r in rows
+    ]
     compiled = [r for r in rows if "compiled" in r["schedule"]]
     lines += ["", f"torch.compile's first call in a process (untimed above): {compiled[0]['first_call_s']:.1f} s."]
-    lines += ["", f"The stores' schedule, pairs/s by batch size on {where}:", "",
-              "| " + " | ".join(f"batch {s['batch']}" for s in sweep) + " |", "|---" * len(sweep) + "|",
-              "| " + " | ".join(f"{s['pairs_per_s']:.2f}" for s in sweep) + " |"]
-    (args.out / f"{stem}.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    lines += [
+        "",
+        f"The stores' schedule, pairs/s by batch size on {where}:",
+        "",
+        "| " + " | ".join(f"batch {s['batch']}" for s in sweep) + " |",
+        "|---" * len(sweep) + "|",
+        "| " + " | ".join(f"{s['pairs_per_s']:.2f}" for s in sweep) + " |",
+    ]
+    publish(
+        args.out,
+        f"tvl1_{device.type}",
+        {"env": env, "schedules": rows, "opencv_epe": opencv_epe, "batches": sweep},
+        lines,
+    )
 
 
 if __name__ == "__main__":

@@ -9,8 +9,9 @@ read from its local store. `run` then treats every item the same way:
     missing   not computed because the run was told not to (`cache pull`)
     skipped   a per-clip problem (ClipError): reported, the run goes on
 
-and `push` publishes every item a local store holds (as `Stored`: key, clip id, a reader) that the cache lacks. Keys hash everything that determines
-the content (inputs, params, computed code identity), so an item is never kept or taken for stale content.
+and `push` publishes every item a local store holds (as `Stored`: key, clip id, a reader) that the cache lacks.
+Keys hash everything that determines the content (inputs, params, computed code identity), so an item is never kept
+or taken for stale content.
 
 In one process, computed items are published and written by one writer thread while the next batch computes
 (compression and I/O off the critical path); writes stay one at a time, in order, each completion mark last. With
@@ -104,8 +105,9 @@ def open_cache(params: CacheParams):
     return Cache(params.url, params.storage_options) if params.url else None
 
 
-def run_batch(task: Task, items: Sequence, cache_params: CacheParams, compute: bool = True,
-              writer: "Writer | None" = None) -> list[Outcome | Future]:
+def run_batch(
+    task: Task, items: Sequence, cache_params: CacheParams, compute: bool = True, writer: "Writer | None" = None
+) -> list[Outcome | Future]:
     """Keep, take from the cache or compute every item of one batch; outcomes in the order of `items` (with a
     `writer`, a computed item's outcome is the future of its write)."""
     return _publish_batch(task, _compute_batch(task, items, cache_params, compute), writer)
@@ -201,9 +203,17 @@ def _run_group(args: tuple, group: list) -> list[Outcome]:
     return run_batch(task, group, cache_params, compute)
 
 
-def run(task: Task, items: Sequence, cache: CacheParams = CacheParams(), scale: Scale = Scale(),
-        batch_size: int = 1, compute: bool = True, progress: Callable | None = None,
-        threads: int = 1, per_task: int = 1) -> list[Outcome]:
+def run(
+    task: Task,
+    items: Sequence,
+    cache: CacheParams = CacheParams(),
+    scale: Scale = Scale(),
+    batch_size: int = 1,
+    compute: bool = True,
+    progress: Callable | None = None,
+    threads: int = 1,
+    per_task: int = 1,
+) -> list[Outcome]:
     """Every item through `run_batch`: in batches of `batch_size` in this process, or on dask one task per
     `per_task` items (a batch computed together on one worker).
 

@@ -12,7 +12,7 @@ its entry point's closure.
 
 import ast
 import hashlib
-from functools import lru_cache
+from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 
@@ -65,7 +65,7 @@ def _with_parents(name: str) -> list[str]:
     return [".".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _closure(roots: tuple[str, ...]) -> tuple[Path, ...]:
     seen: set[Path] = set()
     todo: list[Path] = []
@@ -127,8 +127,11 @@ def dvc_deps(*roots: str | Path) -> list[str]:
     deps = set()
     for f in files:
         folder = PACKAGE_DIR.joinpath(*Path(f).parts[1:-1])
-        whole = f.startswith(PACKAGE + "/") and len(Path(f).parts) > 2 and all(
-            p.relative_to(REPO_DIR).as_posix() in files for p in folder.rglob("*.py"))
+        whole = (
+            f.startswith(PACKAGE + "/")
+            and len(Path(f).parts) > 2
+            and all(p.relative_to(REPO_DIR).as_posix() in files for p in folder.rglob("*.py"))
+        )
         deps.add(folder.relative_to(REPO_DIR).as_posix() if whole else f)
     return sorted(deps)
 

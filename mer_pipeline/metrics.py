@@ -33,8 +33,15 @@ def scores(y_true, y_pred, num_classes: int, class_names: list[str] | None = Non
         "uf1": float(f1[occurs].mean()) if occurs.any() else 0.0,
         "uar": float(recall[support > 0].mean()) if (support > 0).any() else 0.0,
         "n": int(m.sum()),
-        "per_class": {names[i]: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
-                                 "support": int(support[i])} for i in range(num_classes)},
+        "per_class": {
+            names[i]: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i in range(num_classes)
+        },
         "confusion": m.tolist(),
     }
 

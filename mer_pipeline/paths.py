@@ -1,14 +1,14 @@
 """Every output path of the pipeline, in one place: stages, CLI commands and tests ask here.
 
-    <index.out>/<dataset>/{clips.csv, index.json, problems.csv}
-    <faces.out>/<dataset>/{faces.zarr, problems.csv, quality.csv, quality.png}
-    <spotting.out>/<dataset>/{apexes.csv, curves.json, audit.csv, audit.png, problems.csv}
-    <spotting.metrics>/spotting_<dataset>.json
-    <spotting.curves>/<dataset>/<sha of clip id>.npz   each clip's motion curves (not a DVC output)
-    <modalities.out>/<dataset>/<modality>.zarr
-    <train.out>/<group>[/<experiment>]/{results.json, predictions.csv, train_loss.csv, checkpoint.pt}
-    <train.metrics>/<group>.json
-    <train.folds>/<group>/<experiment>/seed<seed>/fold<nnn>.npz   finished fold jobs (not a DVC output)
+<index.out>/<dataset>/{clips.csv, index.json, problems.csv}
+<faces.out>/<dataset>/{faces.zarr, problems.csv, quality.csv, quality.png}
+<spotting.out>/<dataset>/{apexes.csv, curves.json, audit.csv, audit.png, problems.csv}
+<spotting.metrics>/spotting_<dataset>.json
+<spotting.curves>/<dataset>/<sha of clip id>.npz   each clip's motion curves (not a DVC output)
+<modalities.out>/<dataset>/<modality>.zarr
+<train.out>/<group>[/<experiment>]/{results.json, predictions.csv, train_loss.csv, checkpoint.pt}
+<train.metrics>/<group>.json
+<train.folds>/<group>/<experiment>/seed<seed>/fold<nnn>.npz   finished fold jobs (not a DVC output)
 """
 
 from pathlib import Path

@@ -21,9 +21,9 @@ def dask_client(scale: Scale):
         with Client(scale.scheduler) as client:
             yield client
         return
-    with LocalCluster(n_workers=scale.workers, threads_per_worker=1, processes=True, dashboard_address=None) as cl:
-        with Client(cl) as client:
-            yield client
+    cluster = LocalCluster(n_workers=scale.workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    with cluster, Client(cluster) as client:
+        yield client
 
 
 def run_tasks(fn: Callable, job: Any, items: Sequence, scale: Scale, progress=None) -> list:

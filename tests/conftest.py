@@ -14,8 +14,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 def copy_repo(dst: Path) -> None:
     """The repository's files (tracked and not ignored; no data, no .venv) copied into `dst`, a fresh git repo."""
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                           capture_output=True, text=True, check=True).stdout.split()
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     for f in (f for f in files if (REPO / f).is_file()):
         (dst / f).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / f, dst / f)

@@ -6,10 +6,31 @@ import cv2
 import numpy as np
 from openpyxl import Workbook
 
-CASME2_HEADER = ["Subject", "Filename", None, "OnsetFrame", "ApexFrame", "OffsetFrame", None, "Action Units",
-                 "Estimated Emotion"]
-SAMM_HEADER = ["Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame", "Offset Frame", "Duration",
-               "Micro", "Action Units", "Estimated Emotion", "Objective Classes", "Notes"]
+CASME2_HEADER = [
+    "Subject",
+    "Filename",
+    None,
+    "OnsetFrame",
+    "ApexFrame",
+    "OffsetFrame",
+    None,
+    "Action Units",
+    "Estimated Emotion",
+]
+SAMM_HEADER = [
+    "Subject",
+    "Filename",
+    "Inducement Code",
+    "Onset Frame",
+    "Apex Frame",
+    "Offset Frame",
+    "Duration",
+    "Micro",
+    "Action Units",
+    "Estimated Emotion",
+    "Objective Classes",
+    "Notes",
+]
 
 
 def write_frame(path: Path, value: int = 128, size: int = 16, gray: bool = False) -> None:
@@ -73,8 +94,22 @@ def samm_tree(root: Path) -> dict[str, str]:
     expect = {}
 
     def clip(sub, name, onset, apex, offset, emotion, frames, outcome):
-        rows.append([sub, name, name.split("_")[1], onset, apex, offset, offset - onset + 1, "Micro - 1/2", "4+7",
-                     emotion, "Other", None])
+        rows.append(
+            [
+                sub,
+                name,
+                name.split("_")[1],
+                onset,
+                apex,
+                offset,
+                offset - onset + 1,
+                "Micro - 1/2",
+                "4+7",
+                emotion,
+                "Other",
+                None,
+            ]
+        )
         if frames is not None:
             write_frames(root / "SAMM" / f"{sub:03d}" / name, [f"{sub:03d}_{n:05d}.jpg" for n in frames], gray=True)
         expect[f"{sub:03d}/{name}"] = outcome
@@ -100,7 +135,7 @@ def smic_tree(root: Path) -> dict[str, str]:
     clip(1, "positive", "s1_po_02", range(99998, 100004), "middle")
     clip(3, "surprise", "s3_sur_01", [10, 11, 13, 14], "excluded")  # frame 12 missing
     clip(3, "angry", "s3_an_01", range(1, 5), "excluded")  # not an SMIC emotion folder
-    write_frames(hs / "s1" / "non_micro" / "negative" / "s1_ne_nm" , ["image000001.bmp"])
+    write_frames(hs / "s1" / "non_micro" / "negative" / "s1_ne_nm", ["image000001.bmp"])
     return expect
 
 
@@ -118,17 +153,19 @@ def casme3_tree(root: Path) -> None:
     write_frames(data / "spNO.2" / "d" / "color", [f"{n}.jpg" for n in range(8, 100)])
     write_frames(data / "spNO.2" / "e", [f"{n}.jpg" for n in range(1, 12)])  # no color/ level
     write_frames(data / "spNO.2" / "z" / "color", ["1.jpg"])  # a recording without a micro-expression row
-    rows = [CASME3_HEADER,
-            ["spNO.1", "b", 10, 14, 20, "AU12", 1, "happy"],
-            ["spNO.1", "b", 25, 25, 30, "AU4", 7, "Others"],  # onset == apex; capitalised emotion
-            ["spNO.1", "b", 10, 12, 22, "AU9", 3, "disgust"],  # same recording, same onset, another window
-            ["spNO.1", "b", 10, 14, 20, "AU12", 1, "happy"],  # the first row again
-            ["spNO.1", "b", 10, 12, 22, "AU9", 3, "disgust"],  # the second window again
-            ["spNO.1", "b", 3, 5, 9, "AU1", 2, "surprise"],  # frames 3..7 were dropped by the release
-            ["spNO.2", "c", 8, 11, 14, "AU4", 3, "anger"],  # frame 10 dropped inside the window
-            ["spNO.2", "d", 9, 40, 95, "AU12", 1, "happy"],  # 2.9 s at 30 fps
-            ["spNO.2", "e", 2, 5, 9, "AU1+AU2", 5, "surprise"],
-            ["spNO.3", "a", 2, 5, 9, "AU1", 5, "surprise"]]  # no such subject folder
+    rows = [
+        CASME3_HEADER,
+        ["spNO.1", "b", 10, 14, 20, "AU12", 1, "happy"],
+        ["spNO.1", "b", 25, 25, 30, "AU4", 7, "Others"],  # onset == apex; capitalised emotion
+        ["spNO.1", "b", 10, 12, 22, "AU9", 3, "disgust"],  # same recording, same onset, another window
+        ["spNO.1", "b", 10, 14, 20, "AU12", 1, "happy"],  # the first row again
+        ["spNO.1", "b", 10, 12, 22, "AU9", 3, "disgust"],  # the second window again
+        ["spNO.1", "b", 3, 5, 9, "AU1", 2, "surprise"],  # frames 3..7 were dropped by the release
+        ["spNO.2", "c", 8, 11, 14, "AU4", 3, "anger"],  # frame 10 dropped inside the window
+        ["spNO.2", "d", 9, 40, 95, "AU12", 1, "happy"],  # 2.9 s at 30 fps
+        ["spNO.2", "e", 2, 5, 9, "AU1+AU2", 5, "surprise"],
+        ["spNO.3", "a", 2, 5, 9, "AU1", 5, "surprise"],
+    ]  # no such subject folder
     wb = Workbook()
     wb.active.title = "label"
     for row in rows:
@@ -137,8 +174,16 @@ def casme3_tree(root: Path) -> None:
     wb.save(root / "part_A" / "CAS(ME)3_part_A_ME_label_JpgIndex_v2.xlsx")
 
 
-MMEW_HEADER = ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units", "Estimated Emotion",
-               "remarks"]
+MMEW_HEADER = [
+    "Subject",
+    "Filename",
+    "OnsetFrame",
+    "ApexFrame",
+    "OffsetFrame",
+    "Action Units",
+    "Estimated Emotion",
+    "remarks",
+]
 
 
 def mmew_tree(root: Path) -> None:
@@ -149,13 +194,18 @@ def mmew_tree(root: Path) -> None:
     write_frames(micro / "Disgust" / "S02_003", [f"{n}.jpg" for n in range(1, 9)])  # capitalised emotion folder
     write_frames(micro / "happiness" / "S02_004", [f"{n}.jpg" for n in range(1, 10)])  # sheet says surprise
     write_frames(micro / "happiness" / "S09_009", ["1.jpg"])  # no sheet row
-    write_xlsx(root / "MMEW_Micro_Exp.xlsx", [MMEW_HEADER,
-               [1, "S01_001", 3, 6, 10, "AU12", "happiness", None],  # numeric subject
-               ["S01", "S01_002", 2, "/", 6, "AU1+2", "surprise", None],  # no apex
-               ["S02", "S02_003", 2, 4, 7, "AU9", "disgust", None],
-               ["S02", "S02_004", 2, 5, 8, "AU1+2", "surprise", None],
-               ["S03", "S03_001", 1, 2, 3, "AU14", "Contempt", None],  # not an MMEW emotion
-               ["S03", "S03_002", 1, 2, 3, "AU4", "anger", None]])  # folder missing
+    write_xlsx(
+        root / "MMEW_Micro_Exp.xlsx",
+        [
+            MMEW_HEADER,
+            [1, "S01_001", 3, 6, 10, "AU12", "happiness", None],  # numeric subject
+            ["S01", "S01_002", 2, "/", 6, "AU1+2", "surprise", None],  # no apex
+            ["S02", "S02_003", 2, 4, 7, "AU9", "disgust", None],
+            ["S02", "S02_004", 2, 5, 8, "AU1+2", "surprise", None],
+            ["S03", "S03_001", 1, 2, 3, "AU14", "Contempt", None],  # not an MMEW emotion
+            ["S03", "S03_002", 1, 2, 3, "AU4", "anger", None],
+        ],
+    )  # folder missing
 
 
 FOURDME_HEADER = ["sub_ID", "fold_name", "Emotion", "Onset", "Apex", "Offset", "AUs"]
@@ -169,9 +219,14 @@ def fourdme_tree(root: Path) -> None:
     write_frames(grey / "S02" / "S02_fold01", [f"img{n:04d}.jpg" for n in range(1, 11)], gray=True)
     write_frames(grey / "S02" / "S02_fold03", [f"{n:04d}.png" for n in range(0, 8)], gray=True)
     write_frames(grey / "S02" / "S02_fold09", ["img0001.jpg"], gray=True)  # no sheet row
-    write_xlsx(root / "4DME_Labelling_Micro_release v1.xlsx", [FOURDME_HEADER,
-               ["S01", "S01_fold01", "Positive", 2, 5, 9, "AU12(k)"],
-               ["S01", "s01_fold02", "Surprise", 1, 4, 8, "AU1(k)+AU2(k)"],  # case differs from the folder
-               ["S02", "S02_fold01", "Negative+Surprise", 2, 4, 6, "AU4"],  # several emotions
-               ["S02", "S02_fold03", "Repression", 0, 3, 6, "AU14(k)"],  # frames from 0
-               ["S03", "S03_fold01", "Others", 1, 2, 3, "AU7"]])  # no subject folder
+    write_xlsx(
+        root / "4DME_Labelling_Micro_release v1.xlsx",
+        [
+            FOURDME_HEADER,
+            ["S01", "S01_fold01", "Positive", 2, 5, 9, "AU12(k)"],
+            ["S01", "s01_fold02", "Surprise", 1, 4, 8, "AU1(k)+AU2(k)"],  # case differs from the folder
+            ["S02", "S02_fold01", "Negative+Surprise", 2, 4, 6, "AU4"],  # several emotions
+            ["S02", "S02_fold03", "Repression", 0, 3, 6, "AU14(k)"],  # frames from 0
+            ["S03", "S03_fold01", "Others", 1, 2, 3, "AU7"],
+        ],
+    )  # no subject folder

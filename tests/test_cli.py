@@ -41,10 +41,14 @@ def run_cli(capsys, *args):
 
 
 def test_missing_root_is_one_line_error(tmp_path, capsys):
-    code, out, err = run_cli(capsys, "index", "--dataset", "casme2", "--root", str(tmp_path / "nowhere"),
-                             "--params", str(_params(tmp_path)))
+    code, out, err = run_cli(
+        capsys, "index", "--dataset", "casme2", "--root", str(tmp_path / "nowhere"), "--params", str(_params(tmp_path))
+    )
     assert code == 2 and out == ""
-    assert err.strip() == f"error: {tmp_path / 'nowhere'}: dataset root not found (expected the casme2 folder as distributed)"
+    assert (
+        err.strip()
+        == f"error: {tmp_path / 'nowhere'}: dataset root not found (expected the casme2 folder as distributed)"
+    )
     assert "Traceback" not in err
 
 
@@ -57,8 +61,17 @@ def test_index_reports_broken_clips_and_indexes_the_rest(tmp_path, capsys):
     from layouts import casme2_tree
 
     expect = casme2_tree(tmp_path / "casme")
-    code, out, err = run_cli(capsys, "index", "--dataset", "casme2", "--root", str(tmp_path / "casme"),
-                             "--params", str(_params(tmp_path)), "--json")
+    code, out, err = run_cli(
+        capsys,
+        "index",
+        "--dataset",
+        "casme2",
+        "--root",
+        str(tmp_path / "casme"),
+        "--params",
+        str(_params(tmp_path)),
+        "--json",
+    )
     assert code == 0
     result = json.loads(out)
     assert result["clips"] == sum(o != "excluded" for o in expect.values())
@@ -90,11 +103,18 @@ def test_end_to_end_synth_index_faces(tmp_path, capsys):
     assert Image.open(tmp_path / "faces" / "synthetic" / "quality.png").size[1] == 18 + 8 * 112
     code, out, _ = run_cli(capsys, "faces", "--dataset", "synthetic", "--params", params, "--json")
     assert json.loads(out)["kept"] == 8  # a rerun computes nothing
-    code, out, _ = run_cli(capsys, "modalities", "--dataset", "synthetic", "--params", params, "--device", "cpu",
-                           "--json")
+    code, out, _ = run_cli(
+        capsys, "modalities", "--dataset", "synthetic", "--params", params, "--device", "cpu", "--json"
+    )
     results = {r["modality"]: r for r in json.loads(out)["modalities"]}
-    assert code == 0 and set(results) == {"apex_frame", "mesti", "dynamic_image", "active_image", "affective_image",
-                                          "optical_flow"}
+    assert code == 0 and set(results) == {
+        "apex_frame",
+        "mesti",
+        "dynamic_image",
+        "active_image",
+        "affective_image",
+        "optical_flow",
+    }
     assert all(r["computed"] == 8 for r in results.values())
     code, out, _ = run_cli(capsys, "modalities", "-d", "synthetic", "--params", params, "-m", "mesti", "--json")
     assert [r["computed"] for r in json.loads(out)["modalities"]] == [0]  # only what is missing or stale
@@ -115,7 +135,9 @@ def test_the_cli_answers_help_without_heavy_imports():
     import subprocess
     import sys
 
-    code = ("import sys, mer_pipeline.cli.app as a; a.app(['faces', '--help'], standalone_mode=False); "
-            "print(sorted(m for m in ('torch', 'mediapipe', 'zarr', 'cv2', 'dask') if m in sys.modules))")
+    code = (
+        "import sys, mer_pipeline.cli.app as a; a.app(['faces', '--help'], standalone_mode=False); "
+        "print(sorted(m for m in ('torch', 'mediapipe', 'zarr', 'cv2', 'dask') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"

@@ -44,10 +44,14 @@ def test_mistakes_anywhere_fail_when_params_are_loaded(raw):
         with pytest.raises(UserError, match=pattern):
             Params.from_dict(data)
 
-    fails(lambda d: d["modalities"]["params"]["optical_flow"].update(iteratons=3),
-          r"params modalities.params.optical_flow: unknown key\(s\) iteratons")
-    fails(lambda d: d["modalities"]["params"]["mesti"].update(scaling="log"),
-          r"params modalities.params.mesti: scaling must be unit, signed or positive")
+    fails(
+        lambda d: d["modalities"]["params"]["optical_flow"].update(iteratons=3),
+        r"params modalities.params.optical_flow: unknown key\(s\) iteratons",
+    )
+    fails(
+        lambda d: d["modalities"]["params"]["mesti"].update(scaling="log"),
+        r"params modalities.params.mesti: scaling must be unit, signed or positive",
+    )
     fails(lambda d: d["modalities"]["params"].pop("mesti"), "modalities.params has no entry for 'mesti'")
     fails(lambda d: d["labels"]["casme2"]["three_class"].update(joy="happy"), "not declared class names")
     fails(lambda d: d["labels"]["casme2"]["three_class"].update(joy="positive"), "mapped emotions .*joy")
@@ -78,30 +82,39 @@ def test_params_hash_changes_with_any_value():
     assert params_hash(FacesParams()) != params_hash(FacesParams(clahe_clip=3.0))
 
 
-@pytest.mark.parametrize("path, value, pattern", [
-    ("faces.clahe_tiles", 0, r"params faces.clahe_tiles must be in \[1, 64\], got 0"),  # was SIGFPE in OpenCV
-    ("faces.clahe_clip", -1, r"faces.clahe_clip must be in \(0, 100\]"),
-    ("faces.min_detection_confidence", 5, r"faces.min_detection_confidence must be in \[0, 1\], got 5"),
-    ("modalities.params.optical_flow.theta", 0, r"optical_flow.theta must be in \(0, 10\], got 0"),
-    ("modalities.params.optical_flow.tau", -1, r"optical_flow.tau must be in \(0, 0.25\]"),
-    ("modalities.params.optical_flow.flow_max_px", 0, r"optical_flow.flow_max_px must be in \(0, 100\]"),
-    ("modalities.size", 0, r"modalities.size must be in \[16, 1024\]"),
-    ("train.batch_size", 0, r"train.batch_size must be in \[1, 4096\], got 0"),
-    ("train.test_fraction", 2, r"train.test_fraction must be in \(0, 1\), got 2"),
-    ("train.lr", float("nan"), r"train.lr must be in \(0, 10\], got nan"),
-    ("train.profiles.cpu.input_size", 0, r"train.profiles.cpu.input_size must be in \[32, 1024\], got 0"),
-    ("train.profiles.cpu.epochs", -1, r"train.profiles.cpu.epochs must be in \[1, 10000\], got -1"),
-    ("train.profiles.cpu.epochs", 2.5, r"params train.profiles.cpu.epochs: expected int, got 2.5"),
-    ("train.profiles.cpu.epoch", 3, r"params train.profiles.cpu: unknown key\(s\) epoch"),
-    ("experiments.synthetic_meganet.model_params", {"blocks": 0},
-     r"params experiments.synthetic_meganet: model_params.blocks must be in \[1, 4\], got 0"),
-    ("experiments.synthetic_meganet.model_params", {"block": 3},
-     r"experiments.synthetic_meganet: model_params: unknown key\(s\) block"),
-    ("experiments.synthetic_meganet.model", "megnet", r"experiment model must be one of meganet"),
-    ("spotting.min_peak_ratio", 0, r"spotting.min_peak_ratio must be in \(0, inf\)"),
-    ("synth.frames", 1, r"synth.frames must be in \[8, 1000\], got 1"),
-    ("datasets.samm.fps", 0, r"params datasets.samm.fps must be in \(0, 10000\], got 0"),
-])
+@pytest.mark.parametrize(
+    "path, value, pattern",
+    [
+        ("faces.clahe_tiles", 0, r"params faces.clahe_tiles must be in \[1, 64\], got 0"),  # was SIGFPE in OpenCV
+        ("faces.clahe_clip", -1, r"faces.clahe_clip must be in \(0, 100\]"),
+        ("faces.min_detection_confidence", 5, r"faces.min_detection_confidence must be in \[0, 1\], got 5"),
+        ("modalities.params.optical_flow.theta", 0, r"optical_flow.theta must be in \(0, 10\], got 0"),
+        ("modalities.params.optical_flow.tau", -1, r"optical_flow.tau must be in \(0, 0.25\]"),
+        ("modalities.params.optical_flow.flow_max_px", 0, r"optical_flow.flow_max_px must be in \(0, 100\]"),
+        ("modalities.size", 0, r"modalities.size must be in \[16, 1024\]"),
+        ("train.batch_size", 0, r"train.batch_size must be in \[1, 4096\], got 0"),
+        ("train.test_fraction", 2, r"train.test_fraction must be in \(0, 1\), got 2"),
+        ("train.lr", float("nan"), r"train.lr must be in \(0, 10\], got nan"),
+        ("train.profiles.cpu.input_size", 0, r"train.profiles.cpu.input_size must be in \[32, 1024\], got 0"),
+        ("train.profiles.cpu.epochs", -1, r"train.profiles.cpu.epochs must be in \[1, 10000\], got -1"),
+        ("train.profiles.cpu.epochs", 2.5, r"params train.profiles.cpu.epochs: expected int, got 2.5"),
+        ("train.profiles.cpu.epoch", 3, r"params train.profiles.cpu: unknown key\(s\) epoch"),
+        (
+            "experiments.synthetic_meganet.model_params",
+            {"blocks": 0},
+            r"params experiments.synthetic_meganet: model_params.blocks must be in \[1, 4\], got 0",
+        ),
+        (
+            "experiments.synthetic_meganet.model_params",
+            {"block": 3},
+            r"experiments.synthetic_meganet: model_params: unknown key\(s\) block",
+        ),
+        ("experiments.synthetic_meganet.model", "megnet", r"experiment model must be one of meganet"),
+        ("spotting.min_peak_ratio", 0, r"spotting.min_peak_ratio must be in \(0, inf\)"),
+        ("synth.frames", 1, r"synth.frames must be in \[8, 1000\], got 1"),
+        ("datasets.samm.fps", 0, r"params datasets.samm.fps must be in \(0, 10000\], got 0"),
+    ],
+)
 def test_every_value_is_range_checked_when_params_load(raw, path, value, pattern):
     """A value out of range fails when params load, in one line naming the key and the range (a bad value used to
     reach OpenCV, torch or the user's results)."""

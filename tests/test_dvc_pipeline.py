@@ -37,8 +37,13 @@ def lab_params(repo: Path, casme2: Path, smic: Path) -> None:
     params["datasets"]["casme2"]["root"] = str(casme2)
     params["datasets"]["smic-hs"]["root"] = str(smic)
     params["pipeline"] = {"datasets": ["casme2", "smic-hs"], "experiments": ["lab_composite"]}
-    params["experiments"]["lab_composite"] = {"model": "meganet", "modalities": ["mesti"],
-                                              "datasets": ["casme2", "smic-hs"], "protocol": "loso", "classes": 3}
+    params["experiments"]["lab_composite"] = {
+        "model": "meganet",
+        "modalities": ["mesti"],
+        "datasets": ["casme2", "smic-hs"],
+        "protocol": "loso",
+        "classes": 3,
+    }
     params["faces"]["size"] = 96
     params["modalities"]["size"] = 48
     params["modalities"]["params"]["optical_flow"].update(scales=2, warps=1, iterations=3, coarse_iterations=2)
@@ -47,8 +52,11 @@ def lab_params(repo: Path, casme2: Path, smic: Path) -> None:
 
 
 def dvc(repo: Path, *args: str) -> str:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "PYTHONPATH": str(repo)}
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": str(repo),
+    }
     done = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=repo, env=env, capture_output=True, text=True)
     assert done.returncode == 0, f"dvc {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout

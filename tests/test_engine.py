@@ -115,6 +115,10 @@ def test_an_exception_inside_the_progress_loop_ends_the_process(threads):
     import sys
 
     for _ in range(4):
-        run = subprocess.run([sys.executable, "-c", RAISING_RUN.replace("THREADS", str(threads))], capture_output=True,
-                             text=True, timeout=60)
+        run = subprocess.run(
+            [sys.executable, "-c", RAISING_RUN.replace("THREADS", str(threads))],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert run.returncode == 1 and "ValueError: broken task" in run.stderr

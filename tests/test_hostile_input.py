@@ -30,8 +30,17 @@ def add_rows(root, rows):
 
 
 def index(capsys, tmp_path, root, **overrides):
-    code, out, err = run_cli(capsys, "index", "--dataset", "casme2", "--root", str(root),
-                             "--params", str(_params(tmp_path, **overrides)), "--json")
+    code, out, err = run_cli(
+        capsys,
+        "index",
+        "--dataset",
+        "casme2",
+        "--root",
+        str(root),
+        "--params",
+        str(_params(tmp_path, **overrides)),
+        "--json",
+    )
     return code, (json.loads(out) if code == 0 else out), err
 
 
@@ -41,12 +50,14 @@ def problems_of(tmp_path):
 
 def png_header_only(path, width, height):
     """A PNG whose header declares width x height, with no pixel data: what a decoder must refuse before decoding."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-                     + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
 
 
 def test_sheet_names_that_reach_outside_the_dataset_are_excluded_and_never_read(tmp_path, capsys):
@@ -54,10 +65,15 @@ def test_sheet_names_that_reach_outside_the_dataset_are_excluded_and_never_read(
     casme2_tree(root)
     outside = tmp_path / "outside" / "EP01_01f"
     write_frames(outside, [f"img{n}.jpg" for n in range(1, 6)])  # what a traversal would index
-    add_rows(root, [[1, "../../../outside/EP01_01f", None, 1, 2, 4, None, "12", "happiness"],
-                    [1, str(outside), None, 1, 2, 4, None, "12", "happiness"],
-                    [1, "..", None, 1, 2, 4, None, "12", "happiness"],
-                    [1, "EP02\\01", None, 1, 2, 4, None, "12", "happiness"]])
+    add_rows(
+        root,
+        [
+            [1, "../../../outside/EP01_01f", None, 1, 2, 4, None, "12", "happiness"],
+            [1, str(outside), None, 1, 2, 4, None, "12", "happiness"],
+            [1, "..", None, 1, 2, 4, None, "12", "happiness"],
+            [1, "EP02\\01", None, 1, 2, 4, None, "12", "happiness"],
+        ],
+    )
     code, result, _ = index(capsys, tmp_path, root)
     assert code == 0
     records, _ = read_index(tmp_path / "index" / "casme2")
@@ -90,16 +106,24 @@ def test_oversized_and_too_short_clips_are_excluded_with_a_problem_row(tmp_path,
     write_frames(raw / "EP22_01", [f"img{n}.jpg" for n in range(1, 6)])
     png_header_only(raw / "EP22_01" / "img2.jpg", 20000, 10000)  # 200: past PIL's own decompression-bomb bound
     write_frames(raw / "EP21_01", [f"img{n}.jpg" for n in range(1, 6)])
-    add_rows(root, [[1, "EP20_01", None, 1, 2, 5, None, "12", "happiness"],
-                    [1, "EP22_01", None, 1, 2, 5, None, "12", "happiness"],
-                    [1, "EP21_01", None, 3, 3, 3, None, "12", "happiness"]])
+    add_rows(
+        root,
+        [
+            [1, "EP20_01", None, 1, 2, 5, None, "12", "happiness"],
+            [1, "EP22_01", None, 1, 2, 5, None, "12", "happiness"],
+            [1, "EP21_01", None, 3, 3, 3, None, "12", "happiness"],
+        ],
+    )
     assert index(capsys, tmp_path, root)[0] == 0
     problems = problems_of(tmp_path)
     assert problems["sub01/EP20_01"].action == problems["sub01/EP22_01"].action == "excluded"
     assert "img3.jpg unreadable: image is 10000x8000, over the 50-megapixel bound" in problems["sub01/EP20_01"].problem
     assert "img2.jpg unreadable: oversized (Image size (200000000 pixels)" in problems["sub01/EP22_01"].problem
     assert problems["sub01/EP21_01"].problem == "1 frame from onset 3 to offset 3, fewer than index.min_frames 3"
-    for clip, name, why in (("EP20_01", "img3.jpg", "over the 50-megapixel bound"), ("EP22_01", "img2.jpg", "oversized")):
+    for clip, name, why in (
+        ("EP20_01", "img3.jpg", "over the 50-megapixel bound"),
+        ("EP22_01", "img2.jpg", "oversized"),
+    ):
         data = (raw / clip / name).read_bytes()  # as faces reads them from an index made without verify_frames
         with pytest.raises(ClipError, match=f"{name}: .*{why}"):
             decode_frames([data], raw / clip, (name,), f"sub01/{clip}")
@@ -133,8 +157,12 @@ def test_an_index_folder_holding_the_users_files_is_refused_untouched(tmp_path, 
     mine.parent.mkdir(parents=True)
     mine.write_text("clip,my notes\nEP02_01f,blink at 12\n")
     code, out, err = index(capsys, tmp_path, root)
-    assert code == 2 and err.strip() == f"error: {mine}: not written by mer_pipeline; refusing to write the clip index " \
+    assert (
+        code == 2
+        and err.strip()
+        == f"error: {mine}: not written by mer_pipeline; refusing to write the clip index "
         f"into {mine.parent} (set index.out to a folder of its own)"
+    )
     assert mine.read_text() == "clip,my notes\nEP02_01f,blink at 12\n" and sorted(mine.parent.iterdir()) == [mine]
 
 
@@ -143,14 +171,17 @@ def test_an_output_whose_parent_is_a_file_is_one_line(tmp_path, capsys):
     casme2_tree(root)
     (tmp_path / "afile").write_text("mine")
     code, _, err = index(capsys, tmp_path, root, index={"out": str(tmp_path / "afile")})
-    assert code == 2 and err.strip() == f"error: {tmp_path / 'afile'}: is a file, not a folder for the clip index " \
-        "(set index.out)"
+    assert (
+        code == 2
+        and err.strip() == f"error: {tmp_path / 'afile'}: is a file, not a folder for the clip index (set index.out)"
+    )
     assert (tmp_path / "afile").read_text() == "mine"
     params = yaml.safe_load(_params(tmp_path).read_text())
     params["pipeline"]["experiments"] = []
     (tmp_path / "none.yaml").write_text(yaml.safe_dump(params))
-    code, _, err = run_cli(capsys, "report", "--out", str(tmp_path / "afile" / "report"), "--params",
-                           str(tmp_path / "none.yaml"))
+    code, _, err = run_cli(
+        capsys, "report", "--out", str(tmp_path / "afile" / "report"), "--params", str(tmp_path / "none.yaml")
+    )
     assert code == 2 and err.strip() == f"error: {tmp_path / 'afile' / 'report'}: Not a directory"
 
 
@@ -158,9 +189,13 @@ def test_a_store_from_a_newer_release_is_refused_not_read_or_removed(tmp_path):
     faces = tmp_path / "faces.zarr"
     faces_store.open_store(faces, {"kind": "faces", "params_hash": "a"})
     zarr.open_group(str(faces), mode="r+").attrs["schema_version"] = 99
-    for attempt in (lambda: faces_store.open_store(faces, {"kind": "faces", "params_hash": "b"}),
-                    lambda: faces_store.open_existing(faces)):
-        with pytest.raises(UserError, match=r"faces.zarr: written by a newer release of mer_pipeline \(store schema 99"):
+    for attempt in (
+        lambda: faces_store.open_store(faces, {"kind": "faces", "params_hash": "b"}),
+        lambda: faces_store.open_existing(faces),
+    ):
+        with pytest.raises(
+            UserError, match=r"faces.zarr: written by a newer release of mer_pipeline \(store schema 99"
+        ):
             attempt()
     assert zarr.open_group(str(faces), mode="r").attrs["params_hash"] == "a"  # still there, as it was
     modality = tmp_path / "mesti.zarr"

@@ -36,9 +36,14 @@ def rel(paths) -> set[str]:
 
 def test_closure_follows_imports_also_inside_functions():
     files = rel(closure("mer_pipeline.modalities.compute", "mer_pipeline.modalities.optical_flow"))
-    assert {"mer_pipeline/modalities/optical_flow.py", "mer_pipeline/modalities/tvl1.py",
-            "mer_pipeline/modalities/mapping.py", "mer_pipeline/config/modalities.py",
-            "mer_pipeline/__init__.py", "mer_pipeline/modalities/__init__.py"} <= files
+    assert {
+        "mer_pipeline/modalities/optical_flow.py",
+        "mer_pipeline/modalities/tvl1.py",
+        "mer_pipeline/modalities/mapping.py",
+        "mer_pipeline/config/modalities.py",
+        "mer_pipeline/__init__.py",
+        "mer_pipeline/modalities/__init__.py",
+    } <= files
     assert "mer_pipeline/modalities/mesti.py" not in files  # one modality's identity is not another's code
     cli = rel(closure(REPO / "stages" / "faces.py"))
     assert "mer_pipeline/faces/task.py" in cli  # imported inside the command function
@@ -106,8 +111,14 @@ print(json.dumps({"flow": modality_key("optical_flow", "f", s), "mesti": modalit
 
 
 def _keys(root: Path) -> dict:
-    out = subprocess.run([sys.executable, "-c", KEYS], cwd=root, env={"PYTHONPATH": str(root), "PATH": ""},
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", KEYS],
+        cwd=root,
+        env={"PYTHONPATH": str(root), "PATH": ""},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return json.loads(out)
 
 
@@ -137,11 +148,17 @@ def test_dvc_status_sees_an_edit_to_the_flow_pairing(tmp_path):
     copy_repo(tmp_path)
 
     def changed(stage: str) -> set[str]:
-        out = subprocess.run([sys.executable, "-m", "dvc", "status", stage, "--json"], cwd=tmp_path,
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-m", "dvc", "status", stage, "--json"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         entries = json.loads(out or "{}").get(stage, [])
-        return {p for e in entries if isinstance(e, dict) for p, s in e.get("changed deps", {}).items()
-                if s == "modified"}
+        return {
+            p for e in entries if isinstance(e, dict) for p, s in e.get("changed deps", {}).items() if s == "modified"
+        }
 
     target = "mer_pipeline/modalities/optical_flow.py"
     assert target not in changed("modalities-optical_flow@synthetic"), "dvc.lock is out of date: run dvc repro"

@@ -2,8 +2,22 @@
 
 import typer
 
-from mer_pipeline.cli import (cache, check, common, evaluate, faces, index, inputs, modalities, preview, raw, report,
-                              spot, synth, train)
+from mer_pipeline.cli import (
+    cache,
+    check,
+    common,
+    evaluate,
+    faces,
+    index,
+    inputs,
+    modalities,
+    preview,
+    raw,
+    report,
+    spot,
+    synth,
+    train,
+)
 
 app = typer.Typer(
     name="mer-pipeline",
@@ -11,8 +25,19 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-for command in (check.check, raw.raw, synth.synth, index.index, faces.faces, spot.spot, modalities.modalities,
-                preview.preview, inputs.inputs, train.train, evaluate.evaluate):
+for command in (
+    check.check,
+    raw.raw,
+    synth.synth,
+    index.index,
+    faces.faces,
+    spot.spot,
+    modalities.modalities,
+    preview.preview,
+    inputs.inputs,
+    train.train,
+    evaluate.evaluate,
+):
     app.command()(command)
 app.command("report")(report.report_)
 app.add_typer(cache.app, name="cache")

@@ -9,9 +9,11 @@ import typer
 from mer_pipeline.cli.common import JsonOpt, ParamsOpt, load, report
 from mer_pipeline.cli.modalities import ModalityOpt
 
-app = typer.Typer(help="Shared cache (params `cache.url` or MER_PIPELINE_CACHE) of faces entries, modality samples and "
-                  "fold jobs: ls, verify, push, pull, gc.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Shared cache (params `cache.url` or MER_PIPELINE_CACHE) of faces entries, modality samples and "
+    "fold jobs: ls, verify, push, pull, gc.",
+    no_args_is_help=True,
+)
 
 
 def _cache(params: Path):
@@ -26,9 +28,13 @@ def ls(params: ParamsOpt = Path("params.yaml"), as_json: JsonOpt = False) -> Non
     """Count and size the entries (--json lists them)."""
     cache = _cache(params)
     entries = cache.entries()
-    result = {"url": cache.url, "entries": len(entries), "bytes": sum(e.size for e in entries),
-              **{f"{k}_entries": sum(e.kind == k for e in entries) for k in sorted({e.kind for e in entries})},
-              "partial": len(cache.partials())}
+    result = {
+        "url": cache.url,
+        "entries": len(entries),
+        "bytes": sum(e.size for e in entries),
+        **{f"{k}_entries": sum(e.kind == k for e in entries) for k in sorted({e.kind for e in entries})},
+        "partial": len(cache.partials()),
+    }
     report(result, False, "cache")
     if as_json:
         report({**result, "list": [e.__dict__ for e in entries]}, True, "cache")
@@ -57,23 +63,39 @@ def verify(
     if delete:
         for bad in found["corrupt"]:
             cache.remove(bad["path"])
-    report({"url": cache.url, "checked": found["checked"], "corrupt_count": len(found["corrupt"]),
-            "partial_count": len(found["partial"]), "deleted": len(found["corrupt"]) if delete else 0,
+    report(
+        {
+            "url": cache.url,
+            "checked": found["checked"],
+            "corrupt_count": len(found["corrupt"]),
+            "partial_count": len(found["partial"]),
+            "deleted": len(found["corrupt"]) if delete else 0,
             "problems": [f"{b['path']}: {b['problem']}" for b in found["corrupt"]]
-            + [f"{p}: unfinished write" for p in found["partial"]]}, as_json, "verify")
+            + [f"{p}: unfinished write" for p in found["partial"]],
+        },
+        as_json,
+        "verify",
+    )
     if found["corrupt"] and not delete:
         sys.exit(1)
 
 
-ExperimentsOpt = Annotated[list[str] | None, typer.Option("--experiment", "-e", help="Experiment group whose fold "
-                                                          "jobs to pull (repeatable).")]
-OptionalDatasetOpt = Annotated[str | None, typer.Option("--dataset", "-d", help="Dataset name from params.yaml "
-                                                        "`datasets` (its faces and modality stores).")]
+ExperimentsOpt = Annotated[
+    list[str] | None, typer.Option("--experiment", "-e", help="Experiment group whose fold jobs to pull (repeatable).")
+]
+OptionalDatasetOpt = Annotated[
+    str | None,
+    typer.Option("--dataset", "-d", help="Dataset name from params.yaml `datasets` (its faces and modality stores)."),
+]
 
 
 @app.command()
-def push(dataset: OptionalDatasetOpt = None, modality: ModalityOpt = None, params: ParamsOpt = Path("params.yaml"),
-         as_json: JsonOpt = False) -> None:
+def push(
+    dataset: OptionalDatasetOpt = None,
+    modality: ModalityOpt = None,
+    params: ParamsOpt = Path("params.yaml"),
+    as_json: JsonOpt = False,
+) -> None:
     """Publish what the cache lacks: every finished fold job under train.folds and, with --dataset, that dataset's
     faces and modality stores' entries."""
     from mer_pipeline import paths
@@ -87,15 +109,22 @@ def push(dataset: OptionalDatasetOpt = None, modality: ModalityOpt = None, param
     if dataset:
         faces = push_faces(paths.faces_store(p.faces, dataset), cache)
         stores = {n: paths.modality_store(p.modalities, dataset, n) for n in modality or p.modalities.names}
-        result |= {"faces_pushed": faces["pushed"], "faces_present": faces["present"],
-                   "modalities": [push_modality(n, path, cache) for n, path in stores.items()
-                                  if path.exists()]}
+        result |= {
+            "faces_pushed": faces["pushed"],
+            "faces_present": faces["present"],
+            "modalities": [push_modality(n, path, cache) for n, path in stores.items() if path.exists()],
+        }
     report(result, as_json, "push")
 
 
 @app.command()
-def pull(dataset: OptionalDatasetOpt = None, modality: ModalityOpt = None, experiment: ExperimentsOpt = None,
-         params: ParamsOpt = Path("params.yaml"), as_json: JsonOpt = False) -> None:
+def pull(
+    dataset: OptionalDatasetOpt = None,
+    modality: ModalityOpt = None,
+    experiment: ExperimentsOpt = None,
+    params: ParamsOpt = Path("params.yaml"),
+    as_json: JsonOpt = False,
+) -> None:
     """Fill the local stores from the cache without computing anything: with --dataset its faces and modality stores
     (needs the clip index), with --experiment the group's fold jobs (needs its modality stores). What the cache
     lacks is reported as missing."""
@@ -112,8 +141,10 @@ def pull(dataset: OptionalDatasetOpt = None, modality: ModalityOpt = None, exper
     if dataset:
         faces = faces_stage(dataset, p.index, p.faces, p.cache, compute=False)
         mods = modalities_stage(dataset, p.faces, p.modalities, modality or [], p.cache, compute=False)
-        result |= {"faces": {k: faces[k] for k in ("cached", "kept", "missing", "skipped")},
-                   "modalities": mods["modalities"]}
+        result |= {
+            "faces": {k: faces[k] for k in ("cached", "kept", "missing", "skipped")},
+            "modalities": mods["modalities"],
+        }
     folds = [train_stage(p, name, compute=False) for name in experiment or []]
     result |= {"fold_jobs": [{k: f[k] for k in ("group", "cached", "kept", "missing")} for f in folds]}
     report(result, as_json, "pull")

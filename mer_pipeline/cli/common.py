@@ -15,7 +15,9 @@ from mer_pipeline.progress import console
 ParamsOpt = Annotated[Path, typer.Option("--params", help="params.yaml to read.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
 DatasetOpt = Annotated[str, typer.Option("--dataset", "-d", help="Dataset name from params.yaml `datasets`.")]
-WorkersOpt = Annotated[int, typer.Option("--workers", help="Run per-clip tasks on a local dask cluster of N processes.")]
+WorkersOpt = Annotated[
+    int, typer.Option("--workers", help="Run per-clip tasks on a local dask cluster of N processes.")
+]
 SchedulerOpt = Annotated[str, typer.Option("--scheduler", help="Address of an existing dask scheduler (tcp://...).")]
 DeviceOpt = Annotated[str | None, typer.Option("--device", help="cpu, cuda or auto; overrides params.")]
 
@@ -101,4 +103,6 @@ def run_stage(command) -> None:
     app = typer.Typer(pretty_exceptions_enable=False)
     app.command()(command)
     main(app, sys.argv[1:])
+
+
 OutOpt = Annotated[Path, typer.Option("--out", help="Folder to write.")]

@@ -42,62 +42,123 @@ def modality_stage(store: str) -> dict:
     if get(modality).uses_apex and choice != "middle":
         deps.append(f"data/spotting/{DATASET}/apexes.csv")  # read when the apex is (or may be set to) spotted
         params.append("spotting.out" if choice == "spotted" else f"modalities.apex.{DATASET}")
-    return {"foreach": EACH_DATASET, "do": {
-        "cmd": f"python stages/modalities.py --dataset {DATASET} --modality {store}",
-        "deps": deps, "params": params, "outs": [f"data/modalities/{DATASET}/{store}.zarr"]}}
+    return {
+        "foreach": EACH_DATASET,
+        "do": {
+            "cmd": f"python stages/modalities.py --dataset {DATASET} --modality {store}",
+            "deps": deps,
+            "params": params,
+            "outs": [f"data/modalities/{DATASET}/{store}.zarr"],
+        },
+    }
 
 
 def stages() -> dict:
     checked = f"data/checked/{DATASET}.json"
     raw = f"data/raw/{DATASET}"
     out = {
-        "check": {"cmd": "python stages/check.py", "deps": code("check.py"),
-                  "params": ["pipeline", "datasets", "labels", "experiments", "synth.out", "modalities.names"],
-                  "outs": [no_cache("data/checked")]},
-        "raw": {"foreach": EACH_DATASET, "do": {
-            "cmd": f"python stages/raw.py --dataset {DATASET}", "deps": code("raw.py") + [checked],
-            "params": ["synth"], "outs": [no_cache(raw)]}},
-        "index": {"foreach": EACH_DATASET, "do": {
-            "cmd": f"python stages/index.py --dataset {DATASET}", "deps": code("index.py") + [checked, raw],
-            "params": ["index"], "outs": [f"data/index/{DATASET}"]}},
-        "faces": {"foreach": EACH_DATASET, "do": {
-            "cmd": f"python stages/faces.py --dataset {DATASET}",
-            "deps": code("faces.py") + [f"data/index/{DATASET}", raw],
-            "params": ["faces", "index.out"], "outs": [f"data/faces/{DATASET}"]}},
-        "spot": {"foreach": EACH_DATASET, "do": {
-            "cmd": f"python stages/spot.py --dataset {DATASET}",
-            "deps": code("spot.py") + [f"data/faces/{DATASET}/faces.zarr", raw],  # raw: the synthetic ground truth
-            "params": ["spotting", "faces.out", f"datasets.{DATASET}.root"],
-            "outs": [f"data/spotting/{DATASET}"],
-            "metrics": [no_cache(f"reports/metrics/spotting_{DATASET}.json")]}},
+        "check": {
+            "cmd": "python stages/check.py",
+            "deps": code("check.py"),
+            "params": ["pipeline", "datasets", "labels", "experiments", "synth.out", "modalities.names"],
+            "outs": [no_cache("data/checked")],
+        },
+        "raw": {
+            "foreach": EACH_DATASET,
+            "do": {
+                "cmd": f"python stages/raw.py --dataset {DATASET}",
+                "deps": code("raw.py") + [checked],
+                "params": ["synth"],
+                "outs": [no_cache(raw)],
+            },
+        },
+        "index": {
+            "foreach": EACH_DATASET,
+            "do": {
+                "cmd": f"python stages/index.py --dataset {DATASET}",
+                "deps": code("index.py") + [checked, raw],
+                "params": ["index"],
+                "outs": [f"data/index/{DATASET}"],
+            },
+        },
+        "faces": {
+            "foreach": EACH_DATASET,
+            "do": {
+                "cmd": f"python stages/faces.py --dataset {DATASET}",
+                "deps": code("faces.py") + [f"data/index/{DATASET}", raw],
+                "params": ["faces", "index.out"],
+                "outs": [f"data/faces/{DATASET}"],
+            },
+        },
+        "spot": {
+            "foreach": EACH_DATASET,
+            "do": {
+                "cmd": f"python stages/spot.py --dataset {DATASET}",
+                "deps": code("spot.py") + [f"data/faces/{DATASET}/faces.zarr", raw],  # raw: the synthetic ground truth
+                "params": ["spotting", "faces.out", f"datasets.{DATASET}.root"],
+                "outs": [f"data/spotting/{DATASET}"],
+                "metrics": [no_cache(f"reports/metrics/spotting_{DATASET}.json")],
+            },
+        },
     }
     for store in (*known(), *APEX_VARIANT_STORES):
         out[f"modalities-{store}"] = modality_stage(store)
-    out["preview"] = {"foreach": EACH_DATASET, "do": {
-        "cmd": f"python stages/preview.py --dataset {DATASET} --out reports/preview/{DATASET}.png",
-        "deps": code("preview.py") + [f"data/modalities/{DATASET}"],
-        "params": ["modalities.names", "modalities.out"], "outs": [f"reports/preview/{DATASET}.png"]}}
-    out["inputs"] = {"foreach": EACH_GROUP, "do": {
-        "cmd": "python stages/inputs.py --experiment ${item}", "deps": code("inputs.py") + ["data/modalities"],
-        "params": ["experiments.${item}", "modalities.out"], "outs": [no_cache("data/inputs/${item}")]}}
-    out["train"] = {"foreach": EACH_GROUP, "do": {
-        "cmd": "python stages/train.py --experiment ${item}", "deps": code("train.py") + ["data/inputs/${item}"],
-        "params": ["experiments.${item}", "train", "modalities.out", "labels"],
-        "outs": ["reports/experiments/${item}"], "metrics": [no_cache("reports/metrics/${item}.json")]}}
+    out["preview"] = {
+        "foreach": EACH_DATASET,
+        "do": {
+            "cmd": f"python stages/preview.py --dataset {DATASET} --out reports/preview/{DATASET}.png",
+            "deps": code("preview.py") + [f"data/modalities/{DATASET}"],
+            "params": ["modalities.names", "modalities.out"],
+            "outs": [f"reports/preview/{DATASET}.png"],
+        },
+    }
+    out["inputs"] = {
+        "foreach": EACH_GROUP,
+        "do": {
+            "cmd": "python stages/inputs.py --experiment ${item}",
+            "deps": code("inputs.py") + ["data/modalities"],
+            "params": ["experiments.${item}", "modalities.out"],
+            "outs": [no_cache("data/inputs/${item}")],
+        },
+    }
+    out["train"] = {
+        "foreach": EACH_GROUP,
+        "do": {
+            "cmd": "python stages/train.py --experiment ${item}",
+            "deps": code("train.py") + ["data/inputs/${item}"],
+            "params": ["experiments.${item}", "train", "modalities.out", "labels"],
+            "outs": ["reports/experiments/${item}"],
+            "metrics": [no_cache("reports/metrics/${item}.json")],
+        },
+    }
     out["report"] = {
         "cmd": "python stages/report.py --out reports/report",
-        "deps": code("report.py") + ["mer_pipeline/evaluation/paper_results.csv", "reports/experiments",
-                                     "reports/metrics", "data/inputs"],
+        "deps": code("report.py")
+        + ["mer_pipeline/evaluation/paper_results.csv", "reports/experiments", "reports/metrics", "data/inputs"],
         "params": ["pipeline.experiments", "train.out", "modalities.out", "spotting.metrics"],
-        "outs": ["reports/report"]}
+        "outs": ["reports/report"],
+    }
     return out
 
 
 # `dvc plots show`: the report writes one CSV per experiment into each folder (evaluation/views.py).
-PLOTS = [{"reports/report/plots/train_loss": {"x": "epoch", "y": "loss", "title": "training loss (mean over seeds "
-                                                                                   "and folds)"}},
-         {"reports/report/plots/per_subject": {"x": "acc", "y": "subject", "template": "bar_horizontal",
-                                                "title": "ACC per held-out subject (LOSO, mean over seeds)"}}]
+PLOTS = [
+    {
+        "reports/report/plots/train_loss": {
+            "x": "epoch",
+            "y": "loss",
+            "title": "training loss (mean over seeds and folds)",
+        }
+    },
+    {
+        "reports/report/plots/per_subject": {
+            "x": "acc",
+            "y": "subject",
+            "template": "bar_horizontal",
+            "title": "ACC per held-out subject (LOSO, mean over seeds)",
+        }
+    },
+]
 
 
 def text() -> str:

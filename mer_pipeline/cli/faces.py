@@ -17,6 +17,7 @@ def faces(
     from mer_pipeline.progress import bar
 
     p = load(params)
-    result = faces_stage(dataset, p.index, p.faces, p.cache, scale_of(workers, scheduler),
-                         progress=bar(f"faces {dataset}"))
+    result = faces_stage(
+        dataset, p.index, p.faces, p.cache, scale_of(workers, scheduler), progress=bar(f"faces {dataset}")
+    )
     report(result, as_json, "faces")

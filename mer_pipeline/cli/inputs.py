@@ -8,9 +8,12 @@ import typer
 from mer_pipeline.cli.common import JsonOpt, OutOpt, ParamsOpt, load, report
 
 
-def inputs(experiment: Annotated[str, typer.Option("--experiment", "-e", help="Experiment group.")],
-           out: OutOpt = Path("data/inputs"), params: ParamsOpt = Path("params.yaml"),
-           as_json: JsonOpt = False) -> None:
+def inputs(
+    experiment: Annotated[str, typer.Option("--experiment", "-e", help="Experiment group.")],
+    out: OutOpt = Path("data/inputs"),
+    params: ParamsOpt = Path("params.yaml"),
+    as_json: JsonOpt = False,
+) -> None:
     """Link the modality stores an experiment group reads under `<out>/<group>/` (what its train stage depends on)."""
     from mer_pipeline.training.inputs import inputs_stage
 

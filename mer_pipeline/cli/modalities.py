@@ -6,11 +6,22 @@ from typing import Annotated
 
 import typer
 
-from mer_pipeline.cli.common import (DatasetOpt, DeviceOpt, JsonOpt, ParamsOpt, SchedulerOpt, WorkersOpt, load,
-                                     report, scale_of)
+from mer_pipeline.cli.common import (
+    DatasetOpt,
+    DeviceOpt,
+    JsonOpt,
+    ParamsOpt,
+    SchedulerOpt,
+    WorkersOpt,
+    load,
+    report,
+    scale_of,
+)
 
-ModalityOpt = Annotated[list[str] | None, typer.Option("--modality", "-m",
-                                                       help="Only these (repeatable); default: params modalities.names.")]
+ModalityOpt = Annotated[
+    list[str] | None,
+    typer.Option("--modality", "-m", help="Only these (repeatable); default: params modalities.names."),
+]
 
 
 def modalities(
@@ -29,8 +40,16 @@ def modalities(
 
     p = load(params)
     settings = replace(p.modalities, device=device) if device else p.modalities
-    result = modalities_stage(dataset, p.faces, settings, modality or [], p.cache, scale_of(workers, scheduler),
-                              progress=bar, spotting=p.spotting)
+    result = modalities_stage(
+        dataset,
+        p.faces,
+        settings,
+        modality or [],
+        p.cache,
+        scale_of(workers, scheduler),
+        progress=bar,
+        spotting=p.spotting,
+    )
     for r in result["modalities"]:
         report(r, False, "modality")
     if as_json:

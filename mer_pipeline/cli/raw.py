@@ -5,8 +5,12 @@ from pathlib import Path
 from mer_pipeline.cli.common import DatasetOpt, JsonOpt, OutOpt, ParamsOpt, load, report
 
 
-def raw(dataset: DatasetOpt, out: OutOpt = Path("data/raw"), params: ParamsOpt = Path("params.yaml"),
-        as_json: JsonOpt = False) -> None:
+def raw(
+    dataset: DatasetOpt,
+    out: OutOpt = Path("data/raw"),
+    params: ParamsOpt = Path("params.yaml"),
+    as_json: JsonOpt = False,
+) -> None:
     """The dataset's raw folder as `dvc repro` sees it: `<out>/<dataset>` is generated (the synthetic dataset, whose
     root is synth.out) or a link to the dataset's root (never written)."""
     from mer_pipeline.datasets.selection import is_generated, link_raw

@@ -9,9 +9,19 @@ from mer_pipeline.cli.common import JsonOpt, ParamsOpt, load, report
 
 
 def report_(
-    out: Annotated[Path, typer.Option("--out", help="Folder for report.md, report.html and figures.")] = Path("reports/report"),
-    readme: Annotated[Path | None, typer.Option("--readme", help="Also write the results table into this file, "
-                                                "between its <!-- results:begin/end --> marks.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder for report.md, report.html and figures.")] = Path(
+        "reports/report"
+    ),
+    readme: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--readme",
+            help="Also write the results table (and the "
+            "spotting table) between the <!-- results:begin/end --> "
+            "(<!-- spotting:begin/end -->) marks of this page; "
+            "repeatable.",
+        ),
+    ] = None,
     params: ParamsOpt = Path("params.yaml"),
     as_json: JsonOpt = False,
 ) -> None:
@@ -19,4 +29,4 @@ def report_(
     gradient-attention maps."""
     from mer_pipeline.evaluation.report import report_stage
 
-    report(report_stage(load(params), out, readme), as_json, "report")
+    report(report_stage(load(params), out, tuple(readme or ())), as_json, "report")

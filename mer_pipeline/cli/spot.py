@@ -12,11 +12,15 @@ def spot(dataset: DatasetOpt, params: ParamsOpt = Path("params.yaml"), as_json: 
     from mer_pipeline.spotting.stage import spot_stage
 
     p = load(params)
-    result = spot_stage(dataset, p.faces, p.spotting, p.dataset(dataset).root, progress=bar(f"spot {dataset}"),
-                        cache=p.cache)
+    result = spot_stage(
+        dataset, p.faces, p.spotting, p.dataset(dataset).root, progress=bar(f"spot {dataset}"), cache=p.cache
+    )
     report(result, as_json, "spot")
     for against in ("vs_truth", "vs_annotated"):
         if result.get(against, {}).get("clips"):
             e = result[against]
-            console.print(f"  apex {against.replace('_', ' ')}: MAE {e['mae_frames']:.2f} frames, "
-                          f"{100 * e['within_2']:.1f} % within +-2 frames ({e['clips']} clips)", highlight=False)
+            console.print(
+                f"  apex {against.replace('_', ' ')}: MAE {e['mae_frames']:.2f} frames, "
+                f"{100 * e['within_2']:.1f} % within +-2 frames ({e['clips']} clips)",
+                highlight=False,
+            )

@@ -7,11 +7,22 @@ import typer
 
 from mer_pipeline.cli.common import DeviceOpt, JsonOpt, ParamsOpt, SchedulerOpt, WorkersOpt, load, report, scale_of
 
-ExperimentOpt = Annotated[str, typer.Option("--experiment", "-e", help="Experiment group (or one expanded experiment) from params.yaml `experiments`.")]
+ExperimentOpt = Annotated[
+    str,
+    typer.Option(
+        "--experiment", "-e", help="Experiment group (or one expanded experiment) from params.yaml `experiments`."
+    ),
+]
 
 
-def train(experiment: ExperimentOpt, device: DeviceOpt = None, workers: WorkersOpt = 0, scheduler: SchedulerOpt = "",
-          params: ParamsOpt = Path("params.yaml"), as_json: JsonOpt = False) -> None:
+def train(
+    experiment: ExperimentOpt,
+    device: DeviceOpt = None,
+    workers: WorkersOpt = 0,
+    scheduler: SchedulerOpt = "",
+    params: ParamsOpt = Path("params.yaml"),
+    as_json: JsonOpt = False,
+) -> None:
     """Train and evaluate an experiment (LOSO or 90/10, fixed epochs, no test-fold selection). Every (experiment,
     seed, fold) is a fold job: finished ones are kept (a killed run resumes) or taken from the shared cache; the
     rest train here or on dask workers (one GPU each)."""

@@ -27,14 +27,39 @@ from mer_pipeline.config.sections import (
     SpottingParams,
     SynthParams,
 )
-from mer_pipeline.config.training import MODEL_PARAMS, ExperimentParams, MEGANetParams, TrainParams, \
-    expand_experiments
+from mer_pipeline.config.training import MODEL_PARAMS, ExperimentParams, MEGANetParams, TrainParams, expand_experiments
 from mer_pipeline.config.tree import Params, label_table
 
 __all__ = [
-    "APEX_CHOICES", "APEX_VARIANT_STORES", "DERIVED_INPUTS", "MODALITY_PARAMS", "THREE_CLASS_NAMES", "CacheParams",
-    "DatasetParams", "ExperimentParams", "MEGANetParams", "MODEL_PARAMS", "FacesParams", "FlowParams", "IndexParams", "LabelTable", "MapParams",
-    "ModalitiesParams", "Params", "PipelineParams", "Scale", "SpottingParams", "SynthParams", "TVL1Params",
-    "TrainParams", "build", "check_choice", "expand_experiments", "input_store", "label_table", "params_hash",
-    "read_yaml", "split_store_name",
+    "APEX_CHOICES",
+    "APEX_VARIANT_STORES",
+    "DERIVED_INPUTS",
+    "MODALITY_PARAMS",
+    "THREE_CLASS_NAMES",
+    "CacheParams",
+    "DatasetParams",
+    "ExperimentParams",
+    "MEGANetParams",
+    "MODEL_PARAMS",
+    "FacesParams",
+    "FlowParams",
+    "IndexParams",
+    "LabelTable",
+    "MapParams",
+    "ModalitiesParams",
+    "Params",
+    "PipelineParams",
+    "Scale",
+    "SpottingParams",
+    "SynthParams",
+    "TVL1Params",
+    "TrainParams",
+    "build",
+    "check_choice",
+    "expand_experiments",
+    "input_store",
+    "label_table",
+    "params_hash",
+    "read_yaml",
+    "split_store_name",
 ]

@@ -12,8 +12,12 @@ from mer_pipeline.errors import UserError
 
 SCALINGS = ("unit", "signed", "positive", "flow")
 # What each channel of a modality image holds, by its scaling (the augmentation treats each kind its own way).
-CHANNEL_KINDS = {"unit": ("plain",) * 3, "signed": ("signed",) * 3, "positive": ("positive",) * 3,
-                 "flow": ("flow_u", "flow_v", "strain")}
+CHANNEL_KINDS = {
+    "unit": ("plain",) * 3,
+    "signed": ("signed",) * 3,
+    "positive": ("positive",) * 3,
+    "flow": ("flow_u", "flow_v", "strain"),
+}
 
 
 @dataclass(frozen=True)
@@ -67,10 +71,23 @@ class FlowParams(TVL1Params):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise UserError(f"optical_flow.{name} must be an integer >= 1, got {getattr(self, name)!r}")
         # tau above 1/4 breaks the dual step's stability bound: the flow diverges to huge values
-        check_ranges("modalities.params.optical_flow", self, {
-            "tau": "(0, 0.25]", "lam": "(0, 100]", "theta": "(0, 10]", "zoom": "(0, 1)", "scales": "[1, 10]",
-            "warps": "[1, 50]", "iterations": "[1, 1000]", "coarse_iterations": "[1, 1000]", "median": "[1, 15]",
-            "flow_max_px": "(0, 100]", "strain_max": "(0, 10]"})
+        check_ranges(
+            "modalities.params.optical_flow",
+            self,
+            {
+                "tau": "(0, 0.25]",
+                "lam": "(0, 100]",
+                "theta": "(0, 10]",
+                "zoom": "(0, 1)",
+                "scales": "[1, 10]",
+                "warps": "[1, 50]",
+                "iterations": "[1, 1000]",
+                "coarse_iterations": "[1, 1000]",
+                "median": "[1, 15]",
+                "flow_max_px": "(0, 100]",
+                "strain_max": "(0, 10]",
+            },
+        )
         if self.median < 1 or self.median % 2 == 0:
             raise UserError(f"optical_flow.median must be an odd number >= 1, got {self.median}")
 
@@ -140,7 +157,9 @@ class ModalitiesParams:
             return build(kind, value, f"modalities.params.{name}")
         except UserError as err:
             text = str(err)
-            raise UserError(text if text.startswith("params ") else f"params modalities.params.{name}: {text}") from None
+            raise UserError(
+                text if text.startswith("params ") else f"params modalities.params.{name}: {text}"
+            ) from None
 
     def of(self, name: str) -> MapParams | FlowParams:
         """The params of modality `name` or of a store of it (`mesti-spotted`); one-line error when params.yaml has

@@ -29,11 +29,26 @@ class SynthParams:
     jpeg_quality: int = 95
 
     def __post_init__(self):
-        check_ranges("synth", self, {
-            "seed": "[0, inf)", "subjects": "[1, 100]", "clips_per_class": "[1, 100]", "frames": "[8, 1000]",
-            "image_size": "[128, 2048]", "amplitude_px": "[0, 20]", "noise_sigma": "[0, 50]",
-            "head_translation_px": "[0, 50]", "head_rotation_deg": "[0, 20]", "head_scale": "[0, 0.2]",
-            "head_jerk_px": "[0, 20]", "head_jerk_prob": "[0, 1]", "flicker": "[0, 0.5]", "jpeg_quality": "[1, 100]"})
+        check_ranges(
+            "synth",
+            self,
+            {
+                "seed": "[0, inf)",
+                "subjects": "[1, 100]",
+                "clips_per_class": "[1, 100]",
+                "frames": "[8, 1000]",
+                "image_size": "[128, 2048]",
+                "amplitude_px": "[0, 20]",
+                "noise_sigma": "[0, 50]",
+                "head_translation_px": "[0, 50]",
+                "head_rotation_deg": "[0, 20]",
+                "head_scale": "[0, 0.2]",
+                "head_jerk_px": "[0, 20]",
+                "head_jerk_prob": "[0, 1]",
+                "flicker": "[0, 0.5]",
+                "jpeg_quality": "[1, 100]",
+            },
+        )
 
 
 @dataclass(frozen=True)
@@ -136,13 +151,29 @@ class FacesParams:
         check_choice("faces.registration_preset", self.registration_preset, ("ultrafast", "fast", "medium"))
         check_choice("faces.on_tracking_problem", self.on_tracking_problem, ("flag", "exclude"))
         check_choice("faces.equalise", self.equalise, ("none", "global", "clahe"))
-        check_ranges("faces", self, {
-            "size": "[32, 2048]", "registration_size": "[32, 2048]", "registration_passes": "[1, 10]",
-            "registration_stride": "[0, 8]", "max_faces": "[1, 100]", "check_every": "[0, inf)",
-            "check_tolerance_px": "(0, inf)", "min_score": "[0, 1]", "max_motion_px": "(0, inf)",
-            "margin_top": "[0, 0.3]", "margin_bottom": "[0, 0.3]", "eye_distance": "[0.1, 0.8]", "eye_y": "[0.1, 0.7]",
-            # OpenCV's CLAHE divides by the tile count (0 tiles: SIGFPE); a clip limit <= 0 is no limit at all
-            "clahe_clip": "(0, 100]", "clahe_tiles": "[1, 64]", "min_detection_confidence": "[0, 1]"})
+        check_ranges(
+            "faces",
+            self,
+            {
+                "size": "[32, 2048]",
+                "registration_size": "[32, 2048]",
+                "registration_passes": "[1, 10]",
+                "registration_stride": "[0, 8]",
+                "max_faces": "[1, 100]",
+                "check_every": "[0, inf)",
+                "check_tolerance_px": "(0, inf)",
+                "min_score": "[0, 1]",
+                "max_motion_px": "(0, inf)",
+                "margin_top": "[0, 0.3]",
+                "margin_bottom": "[0, 0.3]",
+                "eye_distance": "[0.1, 0.8]",
+                "eye_y": "[0.1, 0.7]",
+                # OpenCV's CLAHE divides by the tile count (0 tiles: SIGFPE); a clip limit <= 0 is no limit at all
+                "clahe_clip": "(0, 100]",
+                "clahe_tiles": "[1, 64]",
+                "min_detection_confidence": "[0, 1]",
+            },
+        )
 
 
 SPOT_REGIONS = ("brows", "eyes", "nose", "mouth")
@@ -172,8 +203,17 @@ class SpottingParams:
         unknown = [r for r in self.regions if r not in SPOT_REGIONS]
         if unknown or not self.regions:
             raise UserError(f"spotting.regions must be a non-empty list of {', '.join(SPOT_REGIONS)}, got {unknown}")
-        check_ranges("spotting", self, {"grow": "[0, 2]", "smooth_seconds": "[0, 1]", "min_peak_ratio": "(0, inf)",
-                                        "audit_apex_seconds": "[0, 10]", "audit_plots": "[0, 10000]"})
+        check_ranges(
+            "spotting",
+            self,
+            {
+                "grow": "[0, 2]",
+                "smooth_seconds": "[0, 1]",
+                "min_peak_ratio": "(0, inf)",
+                "audit_apex_seconds": "[0, 10]",
+                "audit_plots": "[0, 10000]",
+            },
+        )
 
 
 @dataclass(frozen=True)

@@ -61,9 +61,20 @@ class TrainParams:
             raise UserError(f"train.folds_at_once must be an integer >= 1, got {self.folds_at_once!r}")
         if not isinstance(self.cpu_threads, int) or self.cpu_threads < 0:
             raise UserError(f"train.cpu_threads must be an integer >= 0, got {self.cpu_threads!r}")
-        check_ranges("train", self, {
-            "batch_size": "[1, 4096]", "lr": "(0, 10]", "weight_decay": "[0, 1]", "focal_gamma": "[0, 10]",
-            "rotations": "[-180, 180]", "test_fraction": "(0, 1)", "split_seed": "[0, inf)", "seeds": "[0, inf)"})
+        check_ranges(
+            "train",
+            self,
+            {
+                "batch_size": "[1, 4096]",
+                "lr": "(0, 10]",
+                "weight_decay": "[0, 1]",
+                "focal_gamma": "[0, 10]",
+                "rotations": "[-180, 180]",
+                "test_fraction": "(0, 1)",
+                "split_seed": "[0, inf)",
+                "seeds": "[0, inf)",
+            },
+        )
         for name, prof in self.profiles.items():  # built from params.yaml as Profile (config.base.build)
             check_ranges(f"train.profiles.{name}", prof, PROFILE_RANGES)
         if not self.run_seeds or len(set(self.run_seeds)) != len(self.run_seeds):
@@ -116,8 +127,13 @@ class NoParams:
 
 
 # Each registered model's params (models/ registers the same names; a test keeps the two lists equal).
-MODEL_PARAMS: dict[str, type] = {"meganet": MEGANetParams, "micro_attention": NoParams, "vgg19": BaselineParams,
-                                 "resnet50": BaselineParams, "efficientnet_b0": BaselineParams}
+MODEL_PARAMS: dict[str, type] = {
+    "meganet": MEGANetParams,
+    "micro_attention": NoParams,
+    "vgg19": BaselineParams,
+    "resnet50": BaselineParams,
+    "efficientnet_b0": BaselineParams,
+}
 
 
 ModelParams = MEGANetParams | BaselineParams | NoParams
@@ -141,11 +157,12 @@ class ExperimentParams:
             raise UserError(f"experiment classes must be 3 or 5, got {self.classes}")
         check_choice("experiment model", self.model, tuple(MODEL_PARAMS))
         if isinstance(self.model_params, dict):  # fails here, when params load, on an unknown or out-of-range key
-            object.__setattr__(self, "model_params", build(MODEL_PARAMS[self.model], self.model_params,
-                                                           "model_params"))
+            object.__setattr__(self, "model_params", build(MODEL_PARAMS[self.model], self.model_params, "model_params"))
         elif not isinstance(self.model_params, MODEL_PARAMS[self.model]):
-            raise UserError(f"experiment model_params: {type(self.model_params).__name__} is not {self.model}'s "
-                            f"{MODEL_PARAMS[self.model].__name__}")
+            raise UserError(
+                f"experiment model_params: {type(self.model_params).__name__} is not {self.model}'s "
+                f"{MODEL_PARAMS[self.model].__name__}"
+            )
 
     def model_kwargs(self) -> dict[str, Any]:
         """model_params as keyword arguments of models.create_model."""
@@ -172,14 +189,20 @@ def expand_experiments(table: dict[str, Any]) -> dict[str, ExperimentParams]:
             parts += ["+".join(mods)] if len(axes["modalities"]) > 1 else []
             parts += ["+".join(sets)] if len(axes["datasets"]) > 1 else []
             parts += [variant] if variant else []
-            data = {**spec, "model": model, "modalities": mods, "datasets": sets,
-                    "model_params": {**base_params, **(vparams or {})}}
+            data = {
+                **spec,
+                "model": model,
+                "modalities": mods,
+                "datasets": sets,
+                "model_params": {**base_params, **(vparams or {})},
+            }
             try:
                 out["-".join(parts)] = build(ExperimentParams, data, f"experiments.{group}")
             except UserError as err:  # name the group also where the experiment's own checks fail
                 text = str(err).removeprefix("params ")
-                raise UserError(text if text.startswith("experiments.") else f"params experiments.{group}: {text}") \
-                    from None
+                raise UserError(
+                    text if text.startswith("experiments.") else f"params experiments.{group}: {text}"
+                ) from None
     return out
 
 

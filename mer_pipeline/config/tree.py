@@ -24,15 +24,27 @@ from mer_pipeline.config.sections import (
 from mer_pipeline.config.training import ExperimentParams, TrainParams, expand_experiments
 from mer_pipeline.errors import UserError
 
-SECTIONS = ("pipeline", "synth", "datasets", "labels", "index", "faces", "spotting", "cache", "modalities", "train",
-            "experiments")
+SECTIONS = (
+    "pipeline",
+    "synth",
+    "datasets",
+    "labels",
+    "index",
+    "faces",
+    "spotting",
+    "cache",
+    "modalities",
+    "train",
+    "experiments",
+)
 
 
 def label_table(data: dict[str, Any], name: str) -> LabelTable:
     """Build labels.<name> and check that it maps only listed emotions to declared classes."""
     labels = build(LabelTable, data, f"labels.{name}")
     bad = sorted(set(labels.three_class.values()) - set(THREE_CLASS_NAMES)) + sorted(
-        set(labels.five_class.values()) - set(labels.five_class_names))
+        set(labels.five_class.values()) - set(labels.five_class_names)
+    )
     if bad:
         raise UserError(f"params labels.{name}: classes {bad} are not declared class names")
     unknown = sorted((set(labels.three_class) | set(labels.five_class)) - set(labels.emotions))

@@ -21,15 +21,24 @@ from pathlib import Path
 
 from mer_pipeline.config import DatasetParams
 from mer_pipeline.datasets.base import Adapter, Candidate
-from mer_pipeline.datasets.layout import (child_dir, locate_frames_root, locate_sheet, report_unlisted_under,
-                                          subject_folders)
+from mer_pipeline.datasets.layout import (
+    child_dir,
+    locate_frames_root,
+    locate_sheet,
+    report_unlisted_under,
+    subject_folders,
+)
 from mer_pipeline.datasets.sheets import frame_number, read_sheet
 from mer_pipeline.problems import ProblemLog
 
 FRAME_PATTERN = re.compile(r"^(\d+)\.(?:jpe?g|png|bmp)$", re.IGNORECASE)
 SUBJECT_DIR = re.compile(r"^spNO\.?0*(\d+)$", re.IGNORECASE)
-SHEETS = ("cas(me)3_part_a_me_label_jpgindex_v*.xls*", "cas(me)3_part_a*label*.xls*", "cas(me)3_part_a*.xls*",
-          "cas(me)*3*.xls*")
+SHEETS = (
+    "cas(me)3_part_a_me_label_jpgindex_v*.xls*",
+    "cas(me)3_part_a*label*.xls*",
+    "cas(me)3_part_a*.xls*",
+    "cas(me)*3*.xls*",
+)
 FRAME_DIRS = ("part_A/data/part_A", "data/part_A", "part_A", ".")
 EXPECTED = "part_A/data/part_A/spNO.1/b/color/175.jpg and cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx"
 LONG_SECONDS = 2.0
@@ -67,19 +76,36 @@ def scan(root: Path, params: DatasetParams, log: ProblemLog) -> list[Candidate]:
             used[base] += 1
             clip_ids[window] = base if used[base] == 1 else f"{base}_{used[base]}"
             if used[base] > 1:
-                log.add(clip_ids[window], f"recording {name} has several rows with onset {onset}: this one named "
-                        f"{clip_ids[window]}", "repaired")
+                log.add(
+                    clip_ids[window],
+                    f"recording {name} has several rows with onset {onset}: this one named {clip_ids[window]}",
+                    "repaired",
+                )
         clip_id = clip_ids[window]
         if offset is not None and (offset - onset + 1) / params.fps > LONG_SECONDS:
-            log.add(clip_id, f"lasts {(offset - onset + 1) / params.fps:.1f} s, over {LONG_SECONDS:g} s: probably a "
-                    "macro-expression or an annotation error", "flagged")
+            log.add(
+                clip_id,
+                f"lasts {(offset - onset + 1) / params.fps:.1f} s, over {LONG_SECONDS:g} s: probably a "
+                "macro-expression or an annotation error",
+                "flagged",
+            )
         folder = recording_folder(subjects.get(int(m.group(1))), name)
-        candidates.append(Candidate(subject=subject, clip_id=clip_id,
-                                    folder=folder or frames_root / subject / name / "color", emotion=row["emotion"],
-                                    onset=onset, apex=apex, offset=offset, sheet_row=row["sheet_row"]))
+        candidates.append(
+            Candidate(
+                subject=subject,
+                clip_id=clip_id,
+                folder=folder or frames_root / subject / name / "color",
+                emotion=row["emotion"],
+                onset=onset,
+                apex=apex,
+                offset=offset,
+                sheet_row=row["sheet_row"],
+            )
+        )
     recordings = {c.folder.parent if c.folder.name.lower() == "color" else c.folder for c in candidates}
-    report_unlisted_under(list(subjects.values()), recordings, frames_root, log,
-                          "recording has no micro-expression row in the sheet")
+    report_unlisted_under(
+        list(subjects.values()), recordings, frames_root, log, "recording has no micro-expression row in the sheet"
+    )
     return candidates
 
 

@@ -14,8 +14,7 @@ from pathlib import Path
 
 from mer_pipeline.config import DatasetParams
 from mer_pipeline.datasets.base import Adapter, Candidate
-from mer_pipeline.datasets.layout import (child_dir, clip_folder, find_parent_of, locate_sheet,
-                                          report_unlisted_under)
+from mer_pipeline.datasets.layout import child_dir, clip_folder, find_parent_of, locate_sheet, report_unlisted_under
 from mer_pipeline.datasets.sheets import frame_number, read_sheet
 from mer_pipeline.errors import UserError
 from mer_pipeline.problems import ProblemLog
@@ -39,11 +38,18 @@ def scan(root: Path, params: DatasetParams, log: ProblemLog) -> list[Candidate]:
             log.add(f"{sheet.name} row {row['sheet_row']}", "no fold_name", "excluded")
             continue
         clip_id = f"{subject}/{name}"
-        candidates.append(Candidate(subject=subject, clip_id=clip_id,
-                                    folder=clip_folder(child_dir(frames_root, subject), name, log, clip_id),
-                                    emotion=row["emotion"], onset=frame_number(row["onset"]),
-                                    apex=frame_number(row["apex"]), offset=frame_number(row["offset"]),
-                                    sheet_row=row["sheet_row"]))
+        candidates.append(
+            Candidate(
+                subject=subject,
+                clip_id=clip_id,
+                folder=clip_folder(child_dir(frames_root, subject), name, log, clip_id),
+                emotion=row["emotion"],
+                onset=frame_number(row["onset"]),
+                apex=frame_number(row["apex"]),
+                offset=frame_number(row["offset"]),
+                sheet_row=row["sheet_row"],
+            )
+        )
     subject_dirs = sorted(p for p in frames_root.iterdir() if p.is_dir())
     report_unlisted_under(subject_dirs, {c.folder for c in candidates}, frames_root, log)
     return candidates

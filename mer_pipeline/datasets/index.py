@@ -63,8 +63,7 @@ def build_index(
                 log.add(cand.clip_id, why, "excluded")
                 continue
             try:
-                records.append(_validate(dataset, root, cand, adapter, params, labels, log, verify_frames,
-                                         min_frames))
+                records.append(_validate(dataset, root, cand, adapter, params, labels, log, verify_frames, min_frames))
             except ClipError as err:
                 log.add(err.clip_id, err.reason, "excluded")
     return records
@@ -83,10 +82,14 @@ def unsafe_names(root: Path, cand: Candidate) -> str | None:
     one plain folder name, its folder inside the dataset root, its folder name UTF-8."""
     parts = cand.clip_id.split("/")
     if not (plain_name(cand.subject) and len(parts) == 2 and all(map(plain_name, parts))):
-        return f"sheet Subject/Filename {cand.clip_id!r} is not a plain folder name (a separator, '..' or an " \
-               "absolute path): not read"
-    if not os.path.abspath(cand.folder).startswith(os.path.join(os.path.abspath(root), "")) and \
-            cand.folder.is_absolute():  # (a relative folder is the adapter's "<no subject folder>": reported missing)
+        return (
+            f"sheet Subject/Filename {cand.clip_id!r} is not a plain folder name (a separator, '..' or an "
+            "absolute path): not read"
+        )
+    if (
+        not os.path.abspath(cand.folder).startswith(os.path.join(os.path.abspath(root), ""))
+        and cand.folder.is_absolute()
+    ):  # (a relative folder is the adapter's "<no subject folder>": reported missing)
         return f"clip folder {cand.folder} is outside the dataset root {root}: not read"
     if not (_utf8(cand.clip_id) and _utf8(str(cand.folder))):
         return f"folder name {printable(str(cand.folder))} is not UTF-8"
@@ -108,12 +111,17 @@ def _validate(dataset, root, cand: Candidate, adapter, params, labels, log, veri
         raise ClipError(cand.clip_id, f"frame file name {printable(bad[0])} in {cand.folder} is not UTF-8")
     onset, apex, offset, source = _key_frames(cand, listing.numbers, log)
     if (n := offset - onset + 1) < min_frames:
-        raise ClipError(cand.clip_id, f"{n} frame{'' if n == 1 else 's'} from onset {onset} to offset {offset}, "
-                        f"fewer than index.min_frames {min_frames}")
+        raise ClipError(
+            cand.clip_id,
+            f"{n} frame{'' if n == 1 else 's'} from onset {onset} to offset {offset}, "
+            f"fewer than index.min_frames {min_frames}",
+        )
     missing = missing_frames(listing.numbers, onset, offset)
     if missing:
         shown = ", ".join(map(str, missing[:5])) + (" ..." if len(missing) > 5 else "")
-        raise ClipError(cand.clip_id, f"frames missing in {cand.folder} between onset {onset} and offset {offset}: {shown}")
+        raise ClipError(
+            cand.clip_id, f"frames missing in {cand.folder} between onset {onset} and offset {offset}: {shown}"
+        )
     if verify_frames:
         for name, number in zip(listing.names, listing.numbers):
             if onset <= number <= offset and (why := unreadable(cand.folder / name)):
@@ -169,8 +177,10 @@ def _check_own_folder(out_dir: Path) -> None:
             continue
         ours = p.is_file() and (p.name == META_FILE or p.name in heads and _first_line(p) == heads[p.name])
         if not ours:
-            raise UserError(f"{p}: not written by mer_pipeline; refusing to write the clip index into {out_dir} "
-                            "(set index.out to a folder of its own)")
+            raise UserError(
+                f"{p}: not written by mer_pipeline; refusing to write the clip index into {out_dir} "
+                "(set index.out to a folder of its own)"
+            )
 
 
 def _first_line(path: Path) -> str:
@@ -229,8 +239,9 @@ def read_index(out_dir: Path) -> tuple[list[ClipRecord], dict]:
     except (ValueError, KeyError, TypeError):
         raise UserError(f"{meta_path}: not an index.json this project wrote; run `mer-pipeline index` again") from None
     if hashlib.sha256(path.read_bytes()).hexdigest() != sha:
-        raise UserError(f"{path}: does not match its index.json (edited, or from another run); run `mer-pipeline "
-                        "index` again")
+        raise UserError(
+            f"{path}: does not match its index.json (edited, or from another run); run `mer-pipeline index` again"
+        )
     types = {f.name: f.type for f in fields(ClipRecord)}
     records = []
     with open(path, newline="") as f:
@@ -249,8 +260,9 @@ def read_index(out_dir: Path) -> tuple[list[ClipRecord], dict]:
     return records, meta
 
 
-def index_stage(dataset: str, dparams: DatasetParams, labels: LabelTable, iparams: IndexParams,
-                root: str | None = None) -> dict:
+def index_stage(
+    dataset: str, dparams: DatasetParams, labels: LabelTable, iparams: IndexParams, root: str | None = None
+) -> dict:
     """Index `dataset` (root from params unless `root` is given) into `<index.out>/<dataset>/`."""
     from mer_pipeline.datasets import ADAPTERS
 
@@ -259,8 +271,22 @@ def index_stage(dataset: str, dparams: DatasetParams, labels: LabelTable, iparam
     log = ProblemLog(dataset)
     out = paths.index_dir(iparams, dataset)
     _check_own_folder(out)  # before the scan: a folder that is not ours is refused at once
-    records = build_index(dataset, ADAPTERS.get(dparams.adapter), dparams, labels, log, iparams.verify_frames,
-                          progress=bar(f"index {dataset}"), min_frames=iparams.min_frames)
+    records = build_index(
+        dataset,
+        ADAPTERS.get(dparams.adapter),
+        dparams,
+        labels,
+        log,
+        iparams.verify_frames,
+        progress=bar(f"index {dataset}"),
+        min_frames=iparams.min_frames,
+    )
     write_index(out, records, log, index_meta(dataset, dparams, labels))
-    return {"dataset": dataset, "out": str(out), "clips": len(records), "problems": [p.line() for p in log.items],
-            "excluded": log.count("excluded"), "repaired": log.count("repaired")}
+    return {
+        "dataset": dataset,
+        "out": str(out),
+        "clips": len(records),
+        "problems": [p.line() for p in log.items],
+        "excluded": log.count("excluded"),
+        "repaired": log.count("repaired"),
+    }

@@ -25,12 +25,17 @@ def locate_sheet(root: Path, configured: str, patterns: tuple[str, ...], expecte
         return path
     levels = [[root]]
     for _ in range(SHEET_DEPTH):
-        levels.append(sorted(d for parent in levels[-1] for d in parent.iterdir()
-                             if d.is_dir() and not d.name.startswith(".")))
+        levels.append(
+            sorted(d for parent in levels[-1] for d in parent.iterdir() if d.is_dir() and not d.name.startswith("."))
+        )
     for pattern in patterns:
         for folders in levels:
-            hits = sorted(p for d in folders for p in d.iterdir()
-                          if p.is_file() and not p.name.startswith("~$") and fnmatch(p.name.lower(), pattern.lower()))
+            hits = sorted(
+                p
+                for d in folders
+                for p in d.iterdir()
+                if p.is_file() and not p.name.startswith("~$") and fnmatch(p.name.lower(), pattern.lower())
+            )
             if hits:
                 return hits[-1]
     raise UserError(f"{root}: no annotation sheet found (expected {expected})")
@@ -70,7 +75,9 @@ def locate_frames_root(
         for folder in (base, *sorted(p for p in base.glob("*") if p.is_dir())):
             if folder.is_dir() and any(subject_dir.match(p.name) and p.is_dir() for p in folder.iterdir()):
                 return folder
-    raise UserError(f"{root}: no frames folder with subject folders found under {', '.join(names)} (expected {expected})")
+    raise UserError(
+        f"{root}: no frames folder with subject folders found under {', '.join(names)} (expected {expected})"
+    )
 
 
 def subject_folders(frames_root: Path, subject_dir: re.Pattern[str]) -> dict[int, Path]:
@@ -105,8 +112,13 @@ def report_unlisted(frames_root: Path, listed: set[Path], subject_dir: re.Patter
     report_unlisted_under(list(subject_folders(frames_root, subject_dir).values()), listed, frames_root, log)
 
 
-def report_unlisted_under(parents: list[Path], listed: set[Path], frames_root: Path, log: ProblemLog,
-                          problem: str = "clip folder has no row in the annotation sheet") -> None:
+def report_unlisted_under(
+    parents: list[Path],
+    listed: set[Path],
+    frames_root: Path,
+    log: ProblemLog,
+    problem: str = "clip folder has no row in the annotation sheet",
+) -> None:
     """Folders inside `parents` (subject or emotion folders) that no sheet row names: reported and left out."""
     for parent in parents:
         for folder in sorted(p for p in parent.iterdir() if p.is_dir()):
@@ -137,7 +149,9 @@ def scan_sheet_layout(
         number = subject_number(row["subject"])
         name = str(row["filename"]).strip()
         if number is None or not name:
-            log.add(f"{sheet.name} row {row['sheet_row']}", f"bad Subject/Filename {row['subject']!r}/{name!r}", "excluded")
+            log.add(
+                f"{sheet.name} row {row['sheet_row']}", f"bad Subject/Filename {row['subject']!r}/{name!r}", "excluded"
+            )
             continue
         subject = subject_format.format(number)
         clip_id = f"{subject}/{name}"

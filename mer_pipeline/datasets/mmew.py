@@ -36,8 +36,9 @@ def scan(root: Path, params: DatasetParams, log: ProblemLog) -> list[Candidate]:
     emotions = {normalise_emotion(r["emotion"]) for r in rows if r["emotion"] is not None}
     frames_root = root / params.frames_dir if params.frames_dir else find_parent_of(root, emotions)
     if frames_root is None or not frames_root.is_dir():
-        raise UserError(f"{root}: no folder of emotion folders ({', '.join(sorted(emotions))}) found "
-                        f"(expected {EXPECTED})")
+        raise UserError(
+            f"{root}: no folder of emotion folders ({', '.join(sorted(emotions))}) found (expected {EXPECTED})"
+        )
     emotion_dirs = sorted(p for p in frames_root.iterdir() if p.is_dir())
     candidates = []
     for row in rows:
@@ -48,15 +49,25 @@ def scan(root: Path, params: DatasetParams, log: ProblemLog) -> list[Candidate]:
         subject = subject_id(row["subject"])
         clip_id = f"{subject}/{name}"
         folder = clip_dir(frames_root, emotion_dirs, emotion, name, clip_id, log)
-        candidates.append(Candidate(subject=subject, clip_id=clip_id, folder=folder, emotion=row["emotion"],
-                                    onset=frame_number(row["onset"]), apex=frame_number(row["apex"]),
-                                    offset=frame_number(row["offset"]), sheet_row=row["sheet_row"]))
+        candidates.append(
+            Candidate(
+                subject=subject,
+                clip_id=clip_id,
+                folder=folder,
+                emotion=row["emotion"],
+                onset=frame_number(row["onset"]),
+                apex=frame_number(row["apex"]),
+                offset=frame_number(row["offset"]),
+                sheet_row=row["sheet_row"],
+            )
+        )
     report_unlisted_under(emotion_dirs, {c.folder for c in candidates}, frames_root, log)
     return candidates
 
 
-def clip_dir(frames_root: Path, emotion_dirs: list[Path], emotion: str, name: str, clip_id: str,
-             log: ProblemLog) -> Path:
+def clip_dir(
+    frames_root: Path, emotion_dirs: list[Path], emotion: str, name: str, clip_id: str, log: ProblemLog
+) -> Path:
     """<emotion>/<name>, else <name> under whichever emotion folder holds it (reported); the expected path when
     none does, so the index reports it missing."""
     own = child_dir(frames_root, emotion)
@@ -64,8 +75,12 @@ def clip_dir(frames_root: Path, emotion_dirs: list[Path], emotion: str, name: st
         return found
     elsewhere = [f for d in emotion_dirs if d != own and (f := child_dir(d, name)) is not None]
     if len(elsewhere) == 1:
-        log.add(clip_id, f"folder is under {elsewhere[0].parent.name}/ while the sheet says {emotion!r} "
-                "(the sheet's emotion is used)", "repaired")
+        log.add(
+            clip_id,
+            f"folder is under {elsewhere[0].parent.name}/ while the sheet says {emotion!r} "
+            "(the sheet's emotion is used)",
+            "repaired",
+        )
         return elsewhere[0]
     return frames_root / emotion / name
 

@@ -31,17 +31,23 @@ def check_experiments(params: Params) -> None:
     stores = set(params.modalities.names) | set(APEX_VARIANT_STORES)
     for group in params.pipeline.experiments:
         if group not in params.experiments:
-            raise UserError(f"params pipeline.experiments: unknown experiment group {group!r} "
-                            f"(params experiments: {', '.join(sorted(params.experiments))})")
+            raise UserError(
+                f"params pipeline.experiments: unknown experiment group {group!r} "
+                f"(params experiments: {', '.join(sorted(params.experiments))})"
+            )
         for name, exp in params.experiments[group].items():
             missing = [d for d in exp.datasets if d not in selected]
             if missing:
-                raise UserError(f"params pipeline.experiments: {name} reads datasets {missing} that are not in "
-                                f"pipeline.datasets {sorted(selected)}")
+                raise UserError(
+                    f"params pipeline.experiments: {name} reads datasets {missing} that are not in "
+                    f"pipeline.datasets {sorted(selected)}"
+                )
             unknown = [m for m in exp.modalities if input_store(m)[0] not in stores]
             if unknown:
-                raise UserError(f"params experiments.{group}: modalities {unknown} are not stores dvc repro builds "
-                                f"({', '.join(sorted(stores))})")
+                raise UserError(
+                    f"params experiments.{group}: modalities {unknown} are not stores dvc repro builds "
+                    f"({', '.join(sorted(stores))})"
+                )
 
 
 def check_dataset(params: Params, name: str) -> dict:
@@ -51,8 +57,10 @@ def check_dataset(params: Params, name: str) -> dict:
 
     key = f"datasets.{name}"
     if name not in params.datasets:
-        raise UserError(f"params pipeline.datasets: unknown dataset {name!r} "
-                        f"(params datasets: {', '.join(sorted(params.datasets))})")
+        raise UserError(
+            f"params pipeline.datasets: unknown dataset {name!r} "
+            f"(params datasets: {', '.join(sorted(params.datasets))})"
+        )
     d = params.datasets[name]
     if d.adapter not in ADAPTERS:
         raise UserError(f"params {key}.adapter: unknown adapter {d.adapter!r} (known: {', '.join(ADAPTERS)})")
@@ -69,8 +77,13 @@ def check_dataset(params: Params, name: str) -> dict:
             raise UserError(f"params {key}.root: {err}") from None
         if not found:
             raise UserError(f"params {key}.root: {root} holds no clip of the {d.adapter} layout")
-    return {"dataset": name, "generated": generated, "root": str(root if generated else root.resolve()),
-            "params": asdict(d), "labels": asdict(params.labels_of(name))}
+    return {
+        "dataset": name,
+        "generated": generated,
+        "root": str(root if generated else root.resolve()),
+        "params": asdict(d),
+        "labels": asdict(params.labels_of(name)),
+    }
 
 
 def check_stage(params: Params, out: Path) -> dict:

@@ -50,8 +50,13 @@ def per_fold_png(folds: dict[str, dict], title: str, path: Path) -> None:
     """Bar chart of ACC per held-out subject (mean over seeds, std as error bar), clip counts on the bars."""
     names = list(folds)
     fig, ax = plt.subplots(figsize=(1.0 + 0.5 * len(names), 2.8))
-    ax.bar(range(len(names)), [folds[n]["acc"] for n in names], yerr=[folds[n]["acc_std"] for n in names],
-           color="#4a7fb5", capsize=3)
+    ax.bar(
+        range(len(names)),
+        [folds[n]["acc"] for n in names],
+        yerr=[folds[n]["acc_std"] for n in names],
+        color="#4a7fb5",
+        capsize=3,
+    )
     for i, n in enumerate(names):
         ax.text(i, 0.02, str(folds[n]["n"]), ha="center", va="bottom", color="white", fontsize=7)
     ax.set_xticks(range(len(names)), [n.split("/")[-1] for n in names], rotation=90, fontsize=7)

@@ -12,8 +12,9 @@ import numpy as np
 def aligned_ground_truth(flow: np.ndarray, transform: np.ndarray, size: int) -> np.ndarray:
     """(H, W, 2) source-pixel flow -> (size, size, 2) flow in aligned pixels. transform: (2, 3) source -> aligned."""
     m = np.asarray(transform, np.float64)
-    sampled = cv2.warpAffine(flow.astype(np.float32), m, (size, size), flags=cv2.INTER_LINEAR,
-                             borderMode=cv2.BORDER_REPLICATE)  # u(A^-1 y) on the aligned grid
+    sampled = cv2.warpAffine(
+        flow.astype(np.float32), m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )  # u(A^-1 y) on the aligned grid
     return sampled @ m[:, :2].T.astype(np.float32)  # (size, size, 2) @ L^T
 
 
@@ -62,5 +63,6 @@ def onset_apex_pairs(faces_path, truth_root) -> tuple:
 
 def mean_epe(flows, truths: list[np.ndarray], masks: list[np.ndarray]) -> float:
     """Mean over clips of the in-face EPE; flows (B, >=2, S, S) tensor, (u, v) first."""
-    return float(np.mean([endpoint_error(f[:2].permute(1, 2, 0).cpu().numpy(), t, m)
-                          for f, t, m in zip(flows, truths, masks)]))
+    return float(
+        np.mean([endpoint_error(f[:2].permute(1, 2, 0).cpu().numpy(), t, m) for f, t, m in zip(flows, truths, masks)])
+    )

@@ -45,8 +45,9 @@ class AlignedClip:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """As a shared-cache entry holds it."""
-        return {k: getattr(self, k) for k in ("frames", "matrices", "landmarks", "scores", "motion", "check",
-                                              "faces_found")}
+        return {
+            k: getattr(self, k) for k in ("frames", "matrices", "landmarks", "scores", "motion", "check", "faces_found")
+        }
 
     def stabilised(self) -> Stabilised:
         return Stabilised(self.matrices, self.scores, self.motion, self.check)
@@ -91,8 +92,9 @@ def decode_frames(raw: list[bytes], root: Path, files: tuple[str, ...], clip_id:
     return frames
 
 
-def align_clip(frames: Sequence[np.ndarray], reference: int, landmarker: Landmarker, params: FacesParams,
-               clip_id: str) -> AlignedClip:
+def align_clip(
+    frames: Sequence[np.ndarray], reference: int, landmarker: Landmarker, params: FacesParams, clip_id: str
+) -> AlignedClip:
     """Align, stabilise and equalise a clip; frame `reference` (index into frames) sets the alignment."""
     found = faces_of(landmarker(frames[reference]))
     landmarks = largest(found)
@@ -107,10 +109,10 @@ def align_clip(frames: Sequence[np.ndarray], reference: int, landmarker: Landmar
         return closest(faces_of(landmarker(rgb)), expected)
 
     stab = stabilise(frames, reference, matrix, landmarks, params, locate)
-    aligned = equalise(apply_alignment(frames, stab.matrices, params.size), params.equalise, params.clahe_clip,
-                       params.clahe_tiles)
-    return AlignedClip(aligned, stab.matrices, landmarks, stab.scores, stab.motion, stab.check,
-                       np.array(len(found)))
+    aligned = equalise(
+        apply_alignment(frames, stab.matrices, params.size), params.equalise, params.clahe_clip, params.clahe_tiles
+    )
+    return AlignedClip(aligned, stab.matrices, landmarks, stab.scores, stab.motion, stab.check, np.array(len(found)))
 
 
 _local = threading.local()

@@ -12,7 +12,6 @@ import numpy as np
 from mer_pipeline.face_mesh import EYE_CENTRE_CORNERS
 
 
-
 class MediapipeLandmarker:
     """Face mesh in static-image mode. Not picklable (mediapipe graphs are not): build one per worker."""
 
@@ -46,8 +45,10 @@ class MediapipeLandmarker:
             raise ValueError(f"expected (H, W, 3) uint8 RGB, got {rgb.shape} {rgb.dtype}")
         result = self._mesh.process(np.ascontiguousarray(rgb))
         h, w = rgb.shape[:2]
-        return [np.array([[p.x * w, p.y * h] for p in face.landmark], dtype=np.float64)
-                for face in result.multi_face_landmarks or []]
+        return [
+            np.array([[p.x * w, p.y * h] for p in face.landmark], dtype=np.float64)
+            for face in result.multi_face_landmarks or []
+        ]
 
     def close(self) -> None:
         self._mesh.close()

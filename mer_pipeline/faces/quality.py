@@ -19,20 +19,38 @@ from mer_pipeline.paths import QUALITY_SHEET, QUALITY_TABLE
 from mer_pipeline.store import faces as faces_store
 from mer_pipeline.store.records import FacesEntry
 
-COLUMNS = ("clip_id", "frames", "reference_index", "stabilise", "faces_found", "motion_before_median_px",
-           "motion_before_max_px", "residual_after_px", "score_min", "checks", "flags")
+COLUMNS = (
+    "clip_id",
+    "frames",
+    "reference_index",
+    "stabilise",
+    "faces_found",
+    "motion_before_median_px",
+    "motion_before_max_px",
+    "residual_after_px",
+    "score_min",
+    "checks",
+    "flags",
+)
 TILE, LABEL_W = 112, 190
 
 
 def quality_row(entry: FacesEntry) -> dict:
     motion, check, scores = (entry.tracking_array(k) for k in ("motion", "check", "scores"))
     found = check[check >= 0]
-    return {"clip_id": entry.clip_id, "frames": len(motion), "reference_index": entry.reference_index,
-            "stabilise": entry.stabilise, "faces_found": entry.faces_found,
-            "motion_before_median_px": f"{np.median(motion):.2f}", "motion_before_max_px": f"{motion.max():.2f}",
-            "residual_after_px": f"{np.median(found):.2f}" if len(found) else "",
-            "score_min": f"{scores.min():.3f}", "checks": int((~np.isnan(check)).sum()),
-            "flags": "; ".join(entry.flags)}
+    return {
+        "clip_id": entry.clip_id,
+        "frames": len(motion),
+        "reference_index": entry.reference_index,
+        "stabilise": entry.stabilise,
+        "faces_found": entry.faces_found,
+        "motion_before_median_px": f"{np.median(motion):.2f}",
+        "motion_before_max_px": f"{motion.max():.2f}",
+        "residual_after_px": f"{np.median(found):.2f}" if len(found) else "",
+        "score_min": f"{scores.min():.3f}",
+        "checks": int((~np.isnan(check)).sum()),
+        "flags": "; ".join(entry.flags),
+    }
 
 
 def write_quality(store_path: Path, clip_ids: list[str], out_dir: Path, rows: int = 16) -> int:
@@ -45,8 +63,10 @@ def write_quality(store_path: Path, clip_ids: list[str], out_dir: Path, rows: in
         writer = csv.DictWriter(fh, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows(table)
-    worst = sorted(zip(entries, table), key=lambda et: (-bool(et[0].flags), -float(et[1]["residual_after_px"] or 99),
-                                                         et[0].clip_id))[:rows]
+    worst = sorted(
+        zip(entries, table),
+        key=lambda et: (-bool(et[0].flags), -float(et[1]["residual_after_px"] or 99), et[0].clip_id),
+    )[:rows]
     _contact_sheet([e for e, _ in worst], root, out_dir / QUALITY_SHEET)
     return len(table)
 
@@ -60,8 +80,10 @@ def _contact_sheet(entries: list[FacesEntry], root, path: Path) -> None:
         frames, _ = faces_store.read_entry(root, entry.clip_id)
         y = 18 + r * TILE
         row = quality_row(entry)
-        text = (f"{entry.clip_id}\nlandmark check {row['residual_after_px'] or '-'} px\nhead moved "
-                f"{row['motion_before_max_px']} px\n" + "\n".join(entry.flags))
+        text = (
+            f"{entry.clip_id}\nlandmark check {row['residual_after_px'] or '-'} px\nhead moved "
+            f"{row['motion_before_max_px']} px\n" + "\n".join(entry.flags)
+        )
         draw.text((4, y + 4), text, fill="red" if entry.flags else "black")
         scale = TILE / frames.shape[1]
         eyes = np.asarray(entry.eye_centres_aligned) * scale

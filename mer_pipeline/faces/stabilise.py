@@ -7,14 +7,15 @@ Methods (params `faces.stabilise`):
   bridge, outer eye corners) onto the reference's. Landmark jitter goes straight into the clip.
 - registration: each frame, pre-aligned with the reference transform, registered onto the aligned reference frame by
   a robust (RANSAC, then least squares on the inliers) similarity fit to dense optical flow (OpenCV DIS) on a mask of
-  the rigid regions taken from the reference landmarks (forehead, nose bridge, outer eye corners, temples; not mouth, brows or
-  eyelids, which carry the expression); each frame starts from its predecessor's estimate.
+  the rigid regions taken from the reference landmarks (forehead, nose bridge, outer eye corners, temples; not mouth,
+  brows or eyelids, which carry the expression); each frame starts from its predecessor's estimate.
 
 Convention: points are (x, y) pixels, origin top-left; matrices are 2x3 source -> aligned (as cv2.warpAffine takes
 them). A frame's quality numbers: `scores` (registration: share of mask pixels whose flow agrees with the fit within
-0.3 px; landmarks: 1 - fit residual / 10 px; none: 1), `motion` (px at the aligned size: how far the head had moved the face-hull points from where they
-are on the reference), `check` (px: on every `check_every`-th frame, landmarks found on the stabilised frame against
-the reference's aligned landmarks on the rigid regions; -1 = no face found there; NaN = not checked).
+0.3 px; landmarks: 1 - fit residual / 10 px; none: 1), `motion` (px at the aligned size: how far the head had moved
+the face-hull points from where they are on the reference), `check` (px: on every `check_every`-th frame, landmarks
+found on the stabilised frame against the reference's aligned landmarks on the rigid regions; -1 = no face found
+there; NaN = not checked).
 """
 
 from collections.abc import Callable, Sequence
@@ -24,7 +25,15 @@ import cv2
 import numpy as np
 
 from mer_pipeline.config import FacesParams
-from mer_pipeline.face_mesh import EYE_OUTER, FOREHEAD, MESH_POINTS, NOSE_BRIDGE, OUTER_EYE_CORNERS, RIGID_LANDMARKS, TEMPLES
+from mer_pipeline.face_mesh import (
+    EYE_OUTER,
+    FOREHEAD,
+    MESH_POINTS,
+    NOSE_BRIDGE,
+    OUTER_EYE_CORNERS,
+    RIGID_LANDMARKS,
+    TEMPLES,
+)
 from mer_pipeline.faces.align import transform_points
 
 CROP_MARGIN = 16  # px of registration canvas kept around the mask (DIS patches reach 8 px beyond a pixel)
@@ -69,8 +78,11 @@ def rigid_mask(aligned_landmarks: np.ndarray, size: int, forehead: bool = True) 
     return mask
 
 
-PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
-           "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
+PRESETS = {
+    "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
+    "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+    "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
+}
 
 
 class Registration:
@@ -85,9 +97,9 @@ class Registration:
         """canvas: (2, 3) source -> canvas; reference: (H, W, 3) uint8 RGB reference frame; mask: the canvas's."""
         self.shape = (mask.shape[1], mask.shape[0])  # (width, height)
         self.levels = 0  # pyrDown steps before warping: the canvas never samples the source sparser than 2:1
-        while np.sqrt(abs(np.linalg.det(canvas[:, :2]))) * 2 ** self.levels < 0.5:
+        while np.sqrt(abs(np.linalg.det(canvas[:, :2]))) * 2**self.levels < 0.5:
             self.levels += 1
-        self.canvas = to3(canvas) @ np.diag([2.0 ** self.levels, 2.0 ** self.levels, 1.0])  # reduced source -> canvas
+        self.canvas = to3(canvas) @ np.diag([2.0**self.levels, 2.0**self.levels, 1.0])  # reduced source -> canvas
         self.template = np.clip(self.view(self.grey(reference), np.eye(2, 3)), 0, 255).astype(np.uint8)
         self.dis = cv2.DISOpticalFlow_create(PRESETS[params.registration_preset])
         if params.registration_stride:
@@ -107,8 +119,7 @@ class Registration:
     def view(self, grey: np.ndarray, warp: np.ndarray) -> np.ndarray:
         """The canvas view of a grey frame moved by `warp` (template -> canvas coords): view(q) = canvas(W q)."""
         m = (np.linalg.inv(to3(warp)) @ self.canvas)[:2]
-        moved = cv2.warpAffine(grey, m, self.shape, flags=cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_REPLICATE)
+        moved = cv2.warpAffine(grey, m, self.shape, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         return cv2.GaussianBlur(moved.astype(np.float32), (0, 0), 1.0)
 
     def fit(self, grey: np.ndarray, init: np.ndarray) -> tuple[np.ndarray, float]:
@@ -124,8 +135,15 @@ class Registration:
             back = np.clip(self.view(grey, warp), 0, 255).astype(np.uint8)
             flow = self.dis.calc(self.template, back, None)  # back(q + f) ~ template(q)
             moved = self.q + flow[self.rows, self.cols]
-            step, inliers = cv2.estimateAffinePartial2D(self.q, moved, method=cv2.RANSAC, ransacReprojThreshold=0.3,
-                                                        maxIters=500, confidence=0.999, refineIters=20)
+            step, inliers = cv2.estimateAffinePartial2D(
+                self.q,
+                moved,
+                method=cv2.RANSAC,
+                ransacReprojThreshold=0.3,
+                maxIters=500,
+                confidence=0.999,
+                refineIters=20,
+            )
             if step is None:
                 raise cv2.error("no similarity fits the flow")
             warp = (to3(warp) @ to3(step))[:2]  # template -> back -> canvas
@@ -133,8 +151,14 @@ class Registration:
         return warp, share
 
 
-def stabilise(frames: Sequence[np.ndarray], reference: int, ref_matrix: np.ndarray, ref_landmarks: np.ndarray,
-              params: FacesParams, locate: Locate) -> Stabilised:
+def stabilise(
+    frames: Sequence[np.ndarray],
+    reference: int,
+    ref_matrix: np.ndarray,
+    ref_landmarks: np.ndarray,
+    params: FacesParams,
+    locate: Locate,
+) -> Stabilised:
     """Per-frame transforms of a clip (see the module doc).
 
     Args:
@@ -158,8 +182,9 @@ def stabilise(frames: Sequence[np.ndarray], reference: int, ref_matrix: np.ndarr
                 scores[t] = 0.0
                 continue
             m = similarity_fit(lm[list(RIGID_LANDMARKS)], ref_aligned[list(RIGID_LANDMARKS)])
-            residual = np.linalg.norm(transform_points(lm[list(RIGID_LANDMARKS)], m)
-                                      - ref_aligned[list(RIGID_LANDMARKS)], axis=1).mean()
+            residual = np.linalg.norm(
+                transform_points(lm[list(RIGID_LANDMARKS)], m) - ref_aligned[list(RIGID_LANDMARKS)], axis=1
+            ).mean()
             matrices[t], scores[t] = m, max(0.0, 1.0 - residual / 10.0)
     elif params.stabilise == "registration":
         k, side = params.registration_size / size, params.registration_size
@@ -167,7 +192,7 @@ def stabilise(frames: Sequence[np.ndarray], reference: int, ref_matrix: np.ndarr
         mask = rigid_mask(transform_points(ref_landmarks, (to3(zoom) @ to3(ref_matrix))[:2]), side, params.forehead)
         ys, xs = np.nonzero(mask)  # the canvas cropped to the mask and a margin: flow only where it is used
         x0, y0 = max(int(xs.min()) - CROP_MARGIN, 0), max(int(ys.min()) - CROP_MARGIN, 0)
-        mask = mask[y0:int(ys.max()) + CROP_MARGIN + 1, x0:int(xs.max()) + CROP_MARGIN + 1]
+        mask = mask[y0 : int(ys.max()) + CROP_MARGIN + 1, x0 : int(xs.max()) + CROP_MARGIN + 1]
         zoom = zoom - np.array([[0, 0, x0], [0, 0, y0]])  # aligned -> cropped canvas
         canvas = (to3(zoom) @ to3(ref_matrix))[:2]  # source -> registration canvas (aligned, zoomed out, cropped)
         register = Registration(canvas, frames[reference], mask, params)
@@ -183,8 +208,13 @@ def stabilise(frames: Sequence[np.ndarray], reference: int, ref_matrix: np.ndarr
             # canvas_t(W q) ~ canvas_ref(q)  =>  source -> aligned: Z^-1 W^-1 Z M_ref
             matrices[t] = (np.linalg.inv(to3(zoom)) @ np.linalg.inv(to3(w)) @ to3(canvas))[:2]
             scores[t] = cc
-    motion = np.array([np.linalg.norm(transform_points(hull, (to3(ref_matrix) @ np.linalg.inv(to3(m)))[:2]) - hull,
-                                      axis=1).mean() for m in matrices], np.float32)
+    motion = np.array(
+        [
+            np.linalg.norm(transform_points(hull, (to3(ref_matrix) @ np.linalg.inv(to3(m)))[:2]) - hull, axis=1).mean()
+            for m in matrices
+        ],
+        np.float32,
+    )
     check = np.full(T, np.nan, np.float32)
     if params.check_every:
         # Landmarks found on the aligned reference frame: the checks compare like with like (mediapipe's answer

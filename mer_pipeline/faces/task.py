@@ -23,8 +23,15 @@ from mer_pipeline.datasets.base import ClipRecord
 from mer_pipeline.datasets.index import read_index
 from mer_pipeline.errors import ClipError
 from mer_pipeline.faces.align import transform_points
-from mer_pipeline.faces.clip import LIBRARIES, AlignedClip, Landmarker, align_clip, decode_frames, \
-    read_frame_bytes, thread_landmarker
+from mer_pipeline.faces.clip import (
+    LIBRARIES,
+    AlignedClip,
+    Landmarker,
+    align_clip,
+    decode_frames,
+    read_frame_bytes,
+    thread_landmarker,
+)
 from mer_pipeline.faces.landmarks import eye_centres
 from mer_pipeline.faces.quality import write_quality
 from mer_pipeline.faces.stabilise import flags
@@ -45,8 +52,18 @@ def faces_code_version() -> str:
 def faces_key(rec: ClipRecord, checksum: str, params: FacesParams) -> str:
     """Everything that determines a faces entry's arrays: clip, its frames' bytes, key frames, params, code."""
     p = {k: v for k, v in asdict(params).items() if k != "out"}
-    return content_key("faces", {"clip": rec.clip_id, "input_sha256": checksum, "onset": rec.onset,
-                                 "apex": rec.apex, "offset": rec.offset, "params": p, "code": faces_code_version()})
+    return content_key(
+        "faces",
+        {
+            "clip": rec.clip_id,
+            "input_sha256": checksum,
+            "onset": rec.onset,
+            "apex": rec.apex,
+            "offset": rec.offset,
+            "params": p,
+            "code": faces_code_version(),
+        },
+    )
 
 
 def faces_provenance(params: FacesParams, index_meta: dict) -> dict:
@@ -65,19 +82,40 @@ def _listed(values: np.ndarray) -> list:
     return [None if np.isnan(v) else float(v) for v in values]
 
 
-def faces_entry(rec: ClipRecord, clip: AlignedClip, reference: int, checksum: str, key: str, params: FacesParams,
-                problems: list[str]) -> FacesEntry:
+def faces_entry(
+    rec: ClipRecord,
+    clip: AlignedClip,
+    reference: int,
+    checksum: str,
+    key: str,
+    params: FacesParams,
+    problems: list[str],
+) -> FacesEntry:
     """The stored metadata of a clip: key frames (frame numbers and 0-based indices), labels, transforms, tracking."""
     ref_matrix = clip.matrices[reference]
     return FacesEntry(
-        clip_id=rec.clip_id, subject=rec.subject, dataset=rec.dataset, emotion=rec.emotion, label3=rec.label3,
-        label5=rec.label5, onset=rec.onset, apex=rec.apex, offset=rec.offset, apex_source=rec.apex_source,
-        key_frames=KeyFrames(0, rec.apex - rec.onset, rec.offset - rec.onset), reference_index=reference,
-        fps=rec.fps, frames=list(rec.key_frame_files()), input_sha256=checksum, content_key=key,
+        clip_id=rec.clip_id,
+        subject=rec.subject,
+        dataset=rec.dataset,
+        emotion=rec.emotion,
+        label3=rec.label3,
+        label5=rec.label5,
+        onset=rec.onset,
+        apex=rec.apex,
+        offset=rec.offset,
+        apex_source=rec.apex_source,
+        key_frames=KeyFrames(0, rec.apex - rec.onset, rec.offset - rec.onset),
+        reference_index=reference,
+        fps=rec.fps,
+        frames=list(rec.key_frame_files()),
+        input_sha256=checksum,
+        content_key=key,
         transform=ref_matrix.tolist(),
         eye_centres_aligned=transform_points(eye_centres(clip.landmarks), ref_matrix).tolist(),
         landmarks=clip.landmarks.tolist(),
-        transforms=clip.matrices.tolist(), stabilise=params.stabilise, faces_found=int(clip.faces_found),
+        transforms=clip.matrices.tolist(),
+        stabilise=params.stabilise,
+        faces_found=int(clip.faces_found),
         face_rule="largest on the reference frame; nearest to the reference on checks",
         tracking={"scores": _listed(clip.scores), "motion": _listed(clip.motion), "check": _listed(clip.check)},
         flags=problems,
@@ -93,8 +131,13 @@ def entry_problem(arrays: dict[str, np.ndarray]) -> str | None:
     f, m, lm = arrays["frames"], arrays["matrices"], arrays["landmarks"]
     if f.dtype != np.uint8 or f.ndim != 4 or f.shape[1] != f.shape[2] or f.shape[3] != 3 or f.shape[0] < 1:
         return f"frames {f.dtype} {f.shape}, not uint8 (T, S, S, 3)"
-    if m.shape != (len(f), 2, 3) or not np.isfinite(m).all() or lm.ndim != 2 or lm.shape[1] != 2 \
-            or not np.isfinite(lm).all():
+    if (
+        m.shape != (len(f), 2, 3)
+        or not np.isfinite(m).all()
+        or lm.ndim != 2
+        or lm.shape[1] != 2
+        or not np.isfinite(lm).all()
+    ):
         return f"transforms {m.shape} or landmarks {lm.shape} do not fit {len(f)} frames, or are not finite"
     if any(arrays[n].shape != (len(f),) or arrays[n].dtype.kind != "f" for n in ("scores", "motion", "check")):
         return "tracking numbers are not one float per frame"
@@ -138,8 +181,10 @@ class FacesTask:
     def accepts(self, p: engine.Pending, arrays: dict[str, np.ndarray]) -> bool:
         """A cache entry is this clip's faces: an entry's arrays, onset..offset frames at the configured size."""
         rec = p.item
-        return entry_problem(arrays) is None and arrays["frames"].shape[:2] == (rec.offset - rec.onset + 1,
-                                                                                 self.params.size)
+        return entry_problem(arrays) is None and arrays["frames"].shape[:2] == (
+            rec.offset - rec.onset + 1,
+            self.params.size,
+        )
 
     def compute(self, pending: list[engine.Pending]) -> list[dict[str, np.ndarray] | ClipError]:
         if self.cv_threads:
@@ -170,24 +215,46 @@ class FacesTask:
         return rec.clip_id
 
 
-def run_faces(records: list[ClipRecord], dataset_root: Path, out: Path, params: FacesParams, index_meta: dict,
-              landmarker: Landmarker | None, log: ProblemLog, progress=None, cache: CacheParams = CacheParams(),
-              scale: Scale = Scale(), compute: bool = True) -> dict:
+def run_faces(
+    records: list[ClipRecord],
+    dataset_root: Path,
+    out: Path,
+    params: FacesParams,
+    index_meta: dict,
+    landmarker: Landmarker | None,
+    log: ProblemLog,
+    progress=None,
+    cache: CacheParams = CacheParams(),
+    scale: Scale = Scale(),
+    compute: bool = True,
+) -> dict:
     """Write the faces store; entries already complete for the same content key are kept. Returns counts."""
     with holding(out):
-        return _run_faces(records, dataset_root, out, params, index_meta, landmarker, log, progress, cache, scale,
-                          compute)
+        return _run_faces(
+            records, dataset_root, out, params, index_meta, landmarker, log, progress, cache, scale, compute
+        )
 
 
-def _run_faces(records: list[ClipRecord], dataset_root: Path, out: Path, params: FacesParams, index_meta: dict,
-               landmarker: Landmarker | None, log: ProblemLog, progress, cache: CacheParams, scale: Scale,
-               compute: bool) -> dict:
+def _run_faces(
+    records: list[ClipRecord],
+    dataset_root: Path,
+    out: Path,
+    params: FacesParams,
+    index_meta: dict,
+    landmarker: Landmarker | None,
+    log: ProblemLog,
+    progress,
+    cache: CacheParams,
+    scale: Scale,
+    compute: bool,
+) -> dict:
     faces_store.open_store(out, faces_provenance(params, index_meta))
     if landmarker is not None:  # an injected landmarker (tests) stays in this process, on this thread
         scale = Scale()
     threads = clip_threads() if landmarker is None and not (scale.workers or scale.scheduler) else 1
-    task = FacesTask(str(out), str(dataset_root), params, landmarker,
-                     cv_threads=1 if scale.workers or threads > 1 else 0)
+    task = FacesTask(
+        str(out), str(dataset_root), params, landmarker, cv_threads=1 if scale.workers or threads > 1 else 0
+    )
     outcomes = engine.run(task, records, cache, scale, compute=compute, progress=progress, threads=threads)
     root, flagged = faces_store.open_existing(out), 0
     for rec, o in zip(records, outcomes):
@@ -200,15 +267,21 @@ def _run_faces(records: list[ClipRecord], dataset_root: Path, out: Path, params:
     return {**engine.counts(outcomes), "flagged": flagged}
 
 
-def faces_stage(dataset: str, index: IndexParams, params: FacesParams, cache: CacheParams = CacheParams(),
-                scale: Scale = Scale(), compute: bool = True, progress=None) -> dict:
+def faces_stage(
+    dataset: str,
+    index: IndexParams,
+    params: FacesParams,
+    cache: CacheParams = CacheParams(),
+    scale: Scale = Scale(),
+    compute: bool = True,
+    progress=None,
+) -> dict:
     """Align the faces of the indexed clips into `<faces.out>/<dataset>/faces.zarr` (+ problems.csv)."""
     records, meta = read_index(paths.index_dir(index, dataset))
     out = paths.faces_store(params, dataset)
     out.parent.mkdir(parents=True, exist_ok=True)
     log = ProblemLog(dataset)
-    counts = run_faces(records, Path(meta["root"]), out, params, meta, None, log, progress, cache,
-                       scale, compute)
+    counts = run_faces(records, Path(meta["root"]), out, params, meta, None, log, progress, cache, scale, compute)
     log.write(paths.faces_dir(params, dataset) / paths.PROBLEMS_FILE)
     write_quality(out, [r.clip_id for r in records], paths.faces_dir(params, dataset))
     return {"dataset": dataset, "out": str(out), **counts, "problems": [p.line() for p in log.items]}
@@ -217,13 +290,23 @@ def faces_stage(dataset: str, index: IndexParams, params: FacesParams, cache: Ca
 def push_faces(store_path: Path, cache) -> dict:
     """Publish every complete entry of a faces store that the cache lacks (read as stored, nothing recomputed)."""
     root = faces_store.open_existing(store_path)
-    stored = [engine.Stored(e.content_key, cid, partial(_entry_arrays, root, cid))
-              for cid in faces_store.complete_entries(root) if (e := faces_store.entry(root, cid)) is not None]
+    stored = [
+        engine.Stored(e.content_key, cid, partial(_entry_arrays, root, cid))
+        for cid in faces_store.complete_entries(root)
+        if (e := faces_store.entry(root, cid)) is not None
+    ]
     return engine.push(FacesTask.kind, stored, cache)
 
 
 def _entry_arrays(root, clip_id: str) -> dict[str, np.ndarray]:
     """A complete entry's arrays, as a cache entry holds them."""
     frames, e = faces_store.read_entry(root, clip_id)
-    return AlignedClip(frames, e.matrices, e.landmark_array, e.tracking_array("scores"), e.tracking_array("motion"),
-                       e.tracking_array("check"), np.array(e.faces_found)).arrays()
+    return AlignedClip(
+        frames,
+        e.matrices,
+        e.landmark_array,
+        e.tracking_array("scores"),
+        e.tracking_array("motion"),
+        e.tracking_array("check"),
+        np.array(e.faces_found),
+    ).arrays()

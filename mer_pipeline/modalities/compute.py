@@ -3,7 +3,7 @@
 This module's import closure plus the modality's own file is a modality sample's code identity (identity.py).
 """
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import torch
@@ -17,14 +17,20 @@ from mer_pipeline.modalities.registry import get, module_of
 LIBRARIES = ("torch",)
 
 
-@lru_cache(maxsize=None)
+@cache
 def modality_code_version(name: str) -> str:
     get(name)  # fails for an unknown name before any hashing
     return code_version(__name__, module_of(name), libraries=LIBRARIES)
 
 
-def compute_samples(name: str, params: MapParams | FlowParams, frames: list[np.ndarray], keys: list[KeyFrames],
-                    size: int, device: torch.device) -> list[dict[str, np.ndarray]]:
+def compute_samples(
+    name: str,
+    params: MapParams | FlowParams,
+    frames: list[np.ndarray],
+    keys: list[KeyFrames],
+    size: int,
+    device: torch.device,
+) -> list[dict[str, np.ndarray]]:
     """Samples of modality `name` for a batch of clips.
 
     Args:

@@ -21,9 +21,17 @@ from mer_pipeline.store.cache import content_key
 
 def sample_key(modality: str, faces_key: str, params: dict[str, Any], size: int, apex: int | None) -> str:
     """The content key of a sample of `modality` (a registered name) from its params as a plain mapping."""
-    return content_key("modality", {"name": modality, "faces": faces_key, "params": params, "size": size,
-                                    "code": modality_code_version(modality),
-                                    **({} if apex is None else {"apex": apex})})
+    return content_key(
+        "modality",
+        {
+            "name": modality,
+            "faces": faces_key,
+            "params": params,
+            "size": size,
+            "code": modality_code_version(modality),
+            **({} if apex is None else {"apex": apex}),
+        },
+    )
 
 
 def modality_key(name: str, faces_key: str, settings: ModalitiesParams, apex: int | None = None) -> str:
@@ -56,5 +64,7 @@ def check_current(path: Path) -> None:
     if stale:
         shown = ", ".join(stale[:3]) + (" ..." if len(stale) > 3 else "")
         what = f"1 sample ({shown}) was" if len(stale) == 1 else f"{len(stale)} samples ({shown}) were"
-        raise UserError(f"{path}: {what} written for other params or code than the store's; run `mer-pipeline "
-                        "modalities` for it again")
+        raise UserError(
+            f"{path}: {what} written for other params or code than the store's; run `mer-pipeline "
+            "modalities` for it again"
+        )

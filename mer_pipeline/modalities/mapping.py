@@ -16,8 +16,9 @@ import torch.nn.functional as F
 from mer_pipeline.config.modalities import SCALINGS
 
 
-def to_unit(x: torch.Tensor, scaling: str, percentile: float = 99.5, flow_max_px: float = 4.0,
-            strain_max: float = 0.5) -> torch.Tensor:
+def to_unit(
+    x: torch.Tensor, scaling: str, percentile: float = 99.5, flow_max_px: float = 4.0, strain_max: float = 0.5
+) -> torch.Tensor:
     """(C, H, W) float -> (C, H, W) in [0, 1] by `scaling`."""
     if scaling == "unit":
         y = x

@@ -55,13 +55,22 @@ def _opencv_flow(g0: torch.Tensor, g1: torch.Tensor, params: FlowParams) -> torc
     import cv2
 
     tv = cv2.optflow.DualTVL1OpticalFlow_create(
-        tau=params.tau, lambda_=params.lam, theta=params.theta, nscales=params.scales, warps=params.warps,
-        scaleStep=params.zoom, innnerIterations=params.iterations, outerIterations=1, epsilon=0.0,
+        tau=params.tau,
+        lambda_=params.lam,
+        theta=params.theta,
+        nscales=params.scales,
+        warps=params.warps,
+        scaleStep=params.zoom,
+        innnerIterations=params.iterations,
+        outerIterations=1,
+        epsilon=0.0,
         medianFiltering=params.median,
     )
     out = []
     for a, b in zip(g0[:, 0].cpu().numpy(), g1[:, 0].cpu().numpy()):
-        out.append(tv.calc(np.clip(a, 0, 255).round().astype(np.uint8), np.clip(b, 0, 255).round().astype(np.uint8), None))
+        out.append(
+            tv.calc(np.clip(a, 0, 255).round().astype(np.uint8), np.clip(b, 0, 255).round().astype(np.uint8), None)
+        )
     return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).to(g0)  # (B, H, W, 2) -> (B, 2, H, W)
 
 
@@ -76,5 +85,11 @@ def flow_batched(clips: list[torch.Tensor], keys: list[KeyFrames], params: FlowP
     return list(out.reshape(len(clips), 6, *out.shape[-2:]))  # pairs of one clip are adjacent
 
 
-register(Modality("optical_flow", flow_batched, images=(("image", slice(0, 3)), ("image_apex_offset", slice(3, 6))),
-                  raw_channels=6))
+register(
+    Modality(
+        "optical_flow",
+        flow_batched,
+        images=(("image", slice(0, 3)), ("image_apex_offset", slice(3, 6))),
+        raw_channels=6,
+    )
+)

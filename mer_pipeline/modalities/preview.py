@@ -28,7 +28,10 @@ def write_preview(settings: ModalitiesParams, dataset: str, names: list[str], ou
         if ok and emotion not in rows:
             rows[emotion] = i
     if not rows:
-        raise UserError(f"{paths.modalities_dir(settings, dataset)}: no clip has every modality computed (run `mer-pipeline modalities`)")
+        raise UserError(
+            f"{paths.modalities_dir(settings, dataset)}: no clip has every modality computed "
+            "(run `mer-pipeline modalities`)"
+        )
     grid = Image.new("RGB", (LABEL_W + TILE * len(names), HEADER_H + TILE * len(rows)), "white")
     draw = ImageDraw.Draw(grid)
     for c, name in enumerate(names):

@@ -19,8 +19,15 @@ from pathlib import Path
 import numpy as np
 
 from mer_pipeline import __version__, engine, paths
-from mer_pipeline.config import CacheParams, FacesParams, ModalitiesParams, Scale, SpottingParams, params_hash, \
-    split_store_name
+from mer_pipeline.config import (
+    CacheParams,
+    FacesParams,
+    ModalitiesParams,
+    Scale,
+    SpottingParams,
+    params_hash,
+    split_store_name,
+)
 from mer_pipeline.config.modalities import CHANNEL_KINDS
 from mer_pipeline.device import resolve_device
 from mer_pipeline.errors import ClipError, UserError
@@ -59,8 +66,11 @@ def sample_problem(arrays: dict[str, np.ndarray]) -> str | None:
     if raw is None or raw.dtype != np.float32 or raw.ndim != 3 or not np.isfinite(raw).all():
         return "no finite float32 (C', H, W) `raw` array"
     shapes = {a.shape for n, a in arrays.items() if n != "raw"}
-    if len(shapes) != 1 or any(a.dtype != np.uint8 for n, a in arrays.items() if n != "raw") \
-            or not (len(shape := shapes.pop()) == 3 and shape[0] == 3 and shape[1] == shape[2]):
+    if (
+        len(shapes) != 1
+        or any(a.dtype != np.uint8 for n, a in arrays.items() if n != "raw")
+        or not (len(shape := shapes.pop()) == 3 and shape[0] == 3 and shape[1] == shape[2])
+    ):
         return "images are not uint8 (3, S, S), all of one size"
     return None
 
@@ -94,23 +104,33 @@ class ModalityTask:
     def accepts(self, p: engine.Pending, arrays: dict[str, np.ndarray]) -> bool:
         """A cache entry is a sample of this store: its image names, `raw` of the modality's channels, this size."""
         names = {n for n, _ in get(self.modality).images}
-        return (sample_problem(arrays) is None and set(arrays) == names | {"raw"}
-                and arrays["raw"].shape == modality_store.raw_shape(open_writable(self.out))
-                and all(arrays[n].shape[-1] == self.settings.size for n in names))
+        return (
+            sample_problem(arrays) is None
+            and set(arrays) == names | {"raw"}
+            and arrays["raw"].shape == modality_store.raw_shape(open_writable(self.out))
+            and all(arrays[n].shape[-1] == self.settings.size for n in names)
+        )
 
     def compute(self, pending: list[engine.Pending]) -> list[dict[str, np.ndarray] | ClipError]:
         faces = faces_store.open_existing(Path(self.faces))
         frames = [faces_store.read_entry(faces, p.state.clip_id)[0] for p in pending]
         keys = [replace(p.state.key_frames, apex=self.apexes[p.item][0]) for p in pending]
-        return compute_samples(self.modality, self.settings.of(self.name), frames, keys, self.settings.size,
-                               resolve_device(self.settings.device))
+        return compute_samples(
+            self.modality,
+            self.settings.of(self.name),
+            frames,
+            keys,
+            self.settings.size,
+            resolve_device(self.settings.device),
+        )
 
     def write(self, p: engine.Pending, arrays: dict[str, np.ndarray]) -> None:
         images = tuple(n for n, _ in get(self.modality).images)
         sample = ModalitySample.from_arrays(arrays, images, p.state.content_key)
         e = p.state
-        modality_store.write_sample(open_writable(self.out), p.item, sample, p.key,
-                            (e.onset, e.onset + self.apexes[p.item][0], e.offset))
+        modality_store.write_sample(
+            open_writable(self.out), p.item, sample, p.key, (e.onset, e.onset + self.apexes[p.item][0], e.offset)
+        )
 
     def label(self, i: int) -> str:
         return self.clip_ids[i]
@@ -122,17 +142,36 @@ def faces_digest(entries: list[FacesEntry]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def run_modality(name: str, faces_path: Path, out: Path, settings: ModalitiesParams, progress=None,
-                 cache: CacheParams = CacheParams(), scale: Scale = Scale(), compute: bool = True,
-                 apex: str = "annotated", apex_table: Path | None = None) -> dict:
+def run_modality(
+    name: str,
+    faces_path: Path,
+    out: Path,
+    settings: ModalitiesParams,
+    progress=None,
+    cache: CacheParams = CacheParams(),
+    scale: Scale = Scale(),
+    compute: bool = True,
+    apex: str = "annotated",
+    apex_table: Path | None = None,
+) -> dict:
     """Compute the modality store `name` (`mesti`, `mesti-spotted`) for every complete faces entry into `out`, with
     the apex choice `apex` (`apex_table`: the spotting stage's table, for spotted). Returns counts."""
     with holding(out):
         return _run_modality(name, faces_path, out, settings, progress, cache, scale, compute, apex, apex_table)
 
 
-def _run_modality(name: str, faces_path: Path, out: Path, settings: ModalitiesParams, progress, cache: CacheParams,
-                  scale: Scale, compute: bool, apex: str, apex_table: Path | None) -> dict:
+def _run_modality(
+    name: str,
+    faces_path: Path,
+    out: Path,
+    settings: ModalitiesParams,
+    progress,
+    cache: CacheParams,
+    scale: Scale,
+    compute: bool,
+    apex: str,
+    apex_table: Path | None,
+) -> dict:
     modality, params = get(split_store_name(name)[0]), settings.of(name)
     faces, ids = faces_store.open_complete(faces_path)
     entries = [faces_store.entry(faces, cid) for cid in ids]
@@ -140,33 +179,71 @@ def _run_modality(name: str, faces_path: Path, out: Path, settings: ModalitiesPa
     apexes = chosen_apexes(apex, entries, apex_table)
     side = faces_store.entry_side(faces, ids[0])
     provenance = {
-        "kind": "modality", "modality": name, "params": asdict(params), "package_version": __version__,
+        "kind": "modality",
+        "modality": name,
+        "params": asdict(params),
+        "package_version": __version__,
         "params_hash": params_hash({"modality": name, "params": asdict(params), "size": settings.size}),
-        "faces_store": str(faces_path), "faces_sha256": faces_digest(entries),
-        "faces_params_hash": faces_store.store_params_hash(faces), "size": settings.size,
+        "faces_store": str(faces_path),
+        "faces_sha256": faces_digest(entries),
+        "faces_params_hash": faces_store.store_params_hash(faces),
+        "size": settings.size,
         "image_kinds": list(CHANNEL_KINDS[params.mapping()["scaling"]]),
         "apex": apex if modality.uses_apex else "not used",
     }
-    modality_store.open_modality_store(out, provenance, [SampleInfo.of(e) for e in entries],
-                               tuple(n for n, _ in modality.images), settings.size, (modality.raw_channels, side, side))
+    modality_store.open_modality_store(
+        out,
+        provenance,
+        [SampleInfo.of(e) for e in entries],
+        tuple(n for n, _ in modality.images),
+        settings.size,
+        (modality.raw_channels, side, side),
+    )
     task = ModalityTask(name, str(faces_path), str(out), settings, tuple(ids), tuple(apexes))
     outcomes = engine.run(task, list(range(len(ids))), cache, scale, settings.batch_clips, compute, progress)
-    modality_store.record_apexes(open_writable(out), np.array([[e.onset, e.onset + a, e.offset] for e, (a, _) in
-                                                              zip(entries, apexes)]), [s for _, s in apexes])
+    modality_store.record_apexes(
+        open_writable(out),
+        np.array([[e.onset, e.onset + a, e.offset] for e, (a, _) in zip(entries, apexes)]),
+        [s for _, s in apexes],
+    )
     modality_store.consolidate(out)
-    return {"modality": name, "out": str(out), **engine.counts(outcomes), "device": settings.device,
-            "apex": provenance["apex"]}
+    return {
+        "modality": name,
+        "out": str(out),
+        **engine.counts(outcomes),
+        "device": settings.device,
+        "apex": provenance["apex"],
+    }
 
 
-def modalities_stage(dataset: str, faces: FacesParams, settings: ModalitiesParams, names: list[str],
-                     cache: CacheParams = CacheParams(), scale: Scale = Scale(), compute: bool = True,
-                     progress=None, spotting: SpottingParams = SpottingParams()) -> dict:
+def modalities_stage(
+    dataset: str,
+    faces: FacesParams,
+    settings: ModalitiesParams,
+    names: list[str],
+    cache: CacheParams = CacheParams(),
+    scale: Scale = Scale(),
+    compute: bool = True,
+    progress=None,
+    spotting: SpottingParams = SpottingParams(),
+) -> dict:
     """Modality stores `<modalities.out>/<dataset>/<name>.zarr` from the dataset's faces store (and, for a spotted
     apex, its apex table under spotting.out). `progress(name)` gives a progress wrapper for one modality."""
-    results = [run_modality(name, paths.faces_store(faces, dataset), paths.modality_store(settings, dataset, name),
-                            settings, progress(name) if progress else None, cache, scale, compute,
-                            settings.apex_of(name, dataset), paths.apex_table(spotting, dataset))
-               for name in names or settings.names]
+    results = [
+        run_modality(
+            name,
+            paths.faces_store(faces, dataset),
+            paths.modality_store(settings, dataset, name),
+            settings,
+            progress(name) if progress else None,
+            cache,
+            scale,
+            compute,
+            settings.apex_of(name, dataset),
+            paths.apex_table(spotting, dataset),
+        )
+        for name in names or settings.names
+    ]
     return {"dataset": dataset, "modalities": results}
 
 
@@ -175,9 +252,11 @@ def push_modality(name: str, out: Path, cache) -> dict:
     other params or code (a second run's) are never published under this store's keys."""
     root = open_writable(out)
     stale = set(stale_samples(out))
-    stored = [engine.Stored(key, cid, partial(_sample_arrays, root, i))
-              for i, cid in enumerate(modality_store.StoreIndex.of(root).clip_ids)
-              if cid not in stale and (key := modality_store.sample_key(root, i)) is not None]
+    stored = [
+        engine.Stored(key, cid, partial(_sample_arrays, root, i))
+        for i, cid in enumerate(modality_store.StoreIndex.of(root).clip_ids)
+        if cid not in stale and (key := modality_store.sample_key(root, i)) is not None
+    ]
     return {"modality": name, **engine.push(ModalityTask.kind, stored, cache), "stale": len(stale)}
 
 

@@ -72,8 +72,11 @@ def warp(img: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     """Sample img (B, C, H, W) at x + flow(x), bicubic as OpenCV's DualTVL1, border values outside. flow (B, 2, H,
     W)."""
     b, _, h, w = img.shape
-    ys, xs = torch.meshgrid(torch.arange(h, dtype=img.dtype, device=img.device),
-                            torch.arange(w, dtype=img.dtype, device=img.device), indexing="ij")
+    ys, xs = torch.meshgrid(
+        torch.arange(h, dtype=img.dtype, device=img.device),
+        torch.arange(w, dtype=img.dtype, device=img.device),
+        indexing="ij",
+    )
     gx = 2 * (xs + flow[:, 0]) / max(w - 1, 1) - 1  # (B, H, W), normalised for align_corners=True
     gy = 2 * (ys + flow[:, 1]) / max(h - 1, 1) - 1
     return F.grid_sample(img, torch.stack([gx, gy], -1), mode="bicubic", padding_mode="border", align_corners=True)
@@ -97,8 +100,11 @@ def median_filter(u: torch.Tensor, k: int) -> torch.Tensor:
 def _iteration(u1, u2, p11, p12, p21, p22, rho_c, gx, gy, grad2, safe, lt: float, theta: float, step: float):
     """One primal-dual iteration: the thresholding step of the data term, then the dual update of the TV term."""
     rho = rho_c + gx * u1 + gy * u2
-    scale = torch.where(rho < -lt * grad2, lt, torch.where(rho > lt * grad2, -lt,
-                        torch.where(safe, -rho / grad2.clamp_min(1e-10), torch.zeros_like(rho))))
+    scale = torch.where(
+        rho < -lt * grad2,
+        lt,
+        torch.where(rho > lt * grad2, -lt, torch.where(safe, -rho / grad2.clamp_min(1e-10), torch.zeros_like(rho))),
+    )
     v1, v2 = u1 + scale * gx, u2 + scale * gy
     u1 = v1 + theta * _divergence(p11, p12)
     u2 = v2 + theta * _divergence(p21, p22)
@@ -123,14 +129,16 @@ def _compiled_iteration(device: torch.device):
             compiled(*probe, probe[0] > 0, 0.1, 0.3, 0.5)
         except Exception as exc:  # inductor's errors span many types (no compiler, no Triton, ...)
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise UserError(f"optical_flow.compile: torch.compile failed on {device.type} ({first}); "
-                            "set compile: false") from None
+            raise UserError(
+                f"optical_flow.compile: torch.compile failed on {device.type} ({first}); set compile: false"
+            ) from None
         _compiled[device.type] = compiled
     return _compiled[device.type]
 
 
-def _tvl1_scale(i0, i1, flow, p: TVL1Params, iterations: int, dual: torch.Tensor | None = None,
-                tol: float = 0.0, check: int = 5) -> tuple[torch.Tensor, torch.Tensor]:
+def _tvl1_scale(
+    i0, i1, flow, p: TVL1Params, iterations: int, dual: torch.Tensor | None = None, tol: float = 0.0, check: int = 5
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Refine `flow` (B, 2, H, W) at one scale, `iterations` per warp (fewer where `tol` > 0 stops a warp early).
     dual: (B, 4, H, W) dual variables to start from (None: zero). Returns the flow and the dual variables."""
     u1, u2 = flow[:, :1].clone(), flow[:, 1:].clone()
@@ -153,15 +161,17 @@ def _tvl1_scale(i0, i1, flow, p: TVL1Params, iterations: int, dual: torch.Tensor
             testing = tol > 0 and (n + 1) % check == 0
             if testing:
                 before1, before2 = u1, u2
-            u1, u2, p11, p12, p21, p22 = iterate(u1, u2, p11, p12, p21, p22, rho_c, gx, gy, grad2, safe, lt, p.theta,
-                                                 step)
+            u1, u2, p11, p12, p21, p22 = iterate(
+                u1, u2, p11, p12, p21, p22, rho_c, gx, gy, grad2, safe, lt, p.theta, step
+            )
             if testing and bool(((u1 - before1) ** 2 + (u2 - before2) ** 2).mean((1, 2, 3)).max() < tol * tol):
                 break
     return torch.cat([u1, u2], 1), torch.cat([p11, p12, p21, p22], 1)
 
 
-def tvl1_flow(i0: torch.Tensor, i1: torch.Tensor, params: TVL1Params = TVL1Params(),
-              schedule: Schedule = Schedule()) -> torch.Tensor:
+def tvl1_flow(
+    i0: torch.Tensor, i1: torch.Tensor, params: TVL1Params = TVL1Params(), schedule: Schedule = Schedule()
+) -> torch.Tensor:
     """TV-L1 flow from i0 to i1.
 
     Args:
@@ -181,8 +191,12 @@ def tvl1_flow(i0: torch.Tensor, i1: torch.Tensor, params: TVL1Params = TVL1Param
         h, w = round(a.shape[-2] * params.zoom), round(a.shape[-1] * params.zoom)
         if min(h, w) < 16:
             break
-        pyramid.append(tuple(F.interpolate(_gaussian_blur(x, sigma), size=(h, w), mode="bilinear",
-                                           align_corners=True) for x in (a, b)))
+        pyramid.append(
+            tuple(
+                F.interpolate(_gaussian_blur(x, sigma), size=(h, w), mode="bilinear", align_corners=True)
+                for x in (a, b)
+            )
+        )
     flow = torch.zeros((i0.shape[0], 2, *pyramid[-1][0].shape[-2:]), dtype=i0.dtype, device=i0.device)
     dual = None
     for level, (a, b) in enumerate(reversed(pyramid)):
@@ -195,7 +209,8 @@ def tvl1_flow(i0: torch.Tensor, i1: torch.Tensor, params: TVL1Params = TVL1Param
                 dual = F.interpolate(dual, size=(h, w), mode="bilinear", align_corners=True)
         finest = level == len(pyramid) - 1
         iterations = params.iterations if finest else params.coarse_iterations
-        flow, last = _tvl1_scale(a, b, flow, params, iterations, dual if schedule.warm_dual else None, schedule.tol,
-                                 schedule.check)
+        flow, last = _tvl1_scale(
+            a, b, flow, params, iterations, dual if schedule.warm_dual else None, schedule.tol, schedule.check
+        )
         dual = last
     return flow

@@ -64,13 +64,19 @@ class ResidualAttentionBlock(nn.Module):
     def __init__(self, cin: int, cout: int, stride: int, residual: bool, self_attention: bool, dropout: float):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-            nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout),
+            nn.Conv2d(cin, cout, 3, stride, 1, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(cout, cout, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(cout),
         )
         self.residual = residual
         needs_projection = stride != 1 or cin != cout
-        self.shortcut = (nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-                         if residual and needs_projection else nn.Identity())
+        self.shortcut = (
+            nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+            if residual and needs_projection
+            else nn.Identity()
+        )
         self.attention = SelfAttention(cout) if self_attention else nn.Identity()
         self.dropout = nn.Dropout(dropout)
 
@@ -87,14 +93,20 @@ class MEGANet(nn.Module):
         self.params = params
         self.gradient_attention = GradientAttention(in_chans) if params.gradient_attention else None
         self.stem = nn.Sequential(
-            nn.Conv2d(in_chans, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(inplace=True),
+            nn.Conv2d(in_chans, 64, 7, 2, 3, bias=False),
+            nn.BatchNorm2d(64),
+            nn.ReLU(inplace=True),
             nn.MaxPool2d(3, 2, 1),
         )
         widths = (64, *WIDTHS[: params.blocks])
-        self.blocks = nn.Sequential(*[
-            ResidualAttentionBlock(widths[i], widths[i + 1], STRIDES[i], params.residual, params.self_attention,
-                                   params.dropout) for i in range(params.blocks)
-        ])
+        self.blocks = nn.Sequential(
+            *[
+                ResidualAttentionBlock(
+                    widths[i], widths[i + 1], STRIDES[i], params.residual, params.self_attention, params.dropout
+                )
+                for i in range(params.blocks)
+            ]
+        )
         self.num_features = widths[-1]
         self.fc = nn.Linear(self.num_features, num_classes)
 

@@ -22,21 +22,26 @@ def _load_pretrained(net: nn.Module, path: str) -> None:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickled objects (refused: never unpickled), a file torch cannot read
-        raise UserError(f"{path}: not a plain state-dict file of weights ({exc.__class__.__name__}); only tensors are "
-                        "loaded, never pickled objects") from None
+        raise UserError(
+            f"{path}: not a plain state-dict file of weights ({exc.__class__.__name__}); only tensors are "
+            "loaded, never pickled objects"
+        ) from None
     if not isinstance(state, dict):
         raise UserError(f"{path}: holds a {type(state).__name__}, not a state dict of weights")
     missing, unexpected = net.load_state_dict(state, strict=False)
     if unexpected or len(missing) > 4:
-        raise UserError(f"{path}: does not fit {net.__class__.__name__} (missing {len(missing)}, unexpected "
-                        f"{len(unexpected)} keys)")
+        raise UserError(
+            f"{path}: does not fit {net.__class__.__name__} (missing {len(missing)}, unexpected {len(unexpected)} keys)"
+        )
 
 
 def _first_conv(conv: nn.Conv2d, in_chans: int) -> nn.Conv2d:
     """The same conv taking `in_chans` channels (weights averaged over RGB and repeated, so pretraining carries)."""
     if in_chans == conv.in_channels:
         return conv
-    new = nn.Conv2d(in_chans, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, bias=conv.bias is not None)
+    new = nn.Conv2d(
+        in_chans, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, bias=conv.bias is not None
+    )
     with torch.no_grad():
         new.weight.copy_(conv.weight.mean(1, keepdim=True).expand(-1, in_chans, -1, -1) * 3 / in_chans)
         if conv.bias is not None:
@@ -70,8 +75,9 @@ class ResNet50(nn.Module):
         net = torchvision.models.resnet50(weights=None)
         _load_pretrained(net, pretrained_path)
         net.conv1 = _first_conv(net.conv1, in_chans)
-        self.body = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2, net.layer3,
-                                  net.layer4)
+        self.body = nn.Sequential(
+            net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2, net.layer3, net.layer4
+        )
         self.fc = nn.Linear(net.fc.in_features, num_classes)
 
     def forward_features(self, x):

@@ -22,8 +22,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from mer_pipeline.store.spots import SpotRow  # noqa: E402
 
-AUDIT_COLUMNS = ("clip_id", "index_apex", "index_source", "spotted_apex", "difference_frames", "peak", "floor",
-                 "flags")
+AUDIT_COLUMNS = ("clip_id", "index_apex", "index_source", "spotted_apex", "difference_frames", "peak", "floor", "flags")
 MIN_FRAMES = 3
 
 
@@ -36,15 +35,19 @@ def flags_of(row: SpotRow, frames: int, dataset_floor: float, min_ratio: float, 
     if frames < MIN_FRAMES:
         return [f"too short to spot ({frames} frames)"]
     if not moved(row.peak, frames, dataset_floor, min_ratio):
-        return [f"no motion above the noise floor in {row.onset}..{row.offset} (peak {row.peak:.3f} px, floor "
-                f"{dataset_floor:.3f} px)"]
+        return [
+            f"no motion above the noise floor in {row.onset}..{row.offset} (peak {row.peak:.3f} px, floor "
+            f"{dataset_floor:.3f} px)"
+        ]
     found = []
     gap = row.peak_frame - row.index_apex
     if row.index_source == "annotated" and abs(gap) > tolerance:
         found.append(f"annotated apex {row.index_apex} is {abs(gap)} frames from the motion peak {row.peak_frame}")
     if row.peak_frame == row.offset:
-        found.append(f"motion peaks on the offset frame {row.offset}: the movement may run past the window or begin "
-                     "before the onset")
+        found.append(
+            f"motion peaks on the offset frame {row.offset}: the movement may run past the window or begin "
+            "before the onset"
+        )
     return found
 
 
@@ -60,8 +63,18 @@ def write_audit(out_dir: Path, rows: list[SpotRow], curves: dict[str, np.ndarray
         writer = csv.writer(fh)
         writer.writerow(AUDIT_COLUMNS)
         for r in ranked:
-            writer.writerow([r.clip_id, r.index_apex, r.index_source, r.spotted_apex, r.peak_frame - r.index_apex,
-                             r.peak, r.floor, r.flags])
+            writer.writerow(
+                [
+                    r.clip_id,
+                    r.index_apex,
+                    r.index_source,
+                    r.spotted_apex,
+                    r.peak_frame - r.index_apex,
+                    r.peak,
+                    r.floor,
+                    r.flags,
+                ]
+            )
     shown = ranked[:plots]
     cols = min(4, max(len(shown), 1))
     lines = max(1, -(-len(shown) // cols))

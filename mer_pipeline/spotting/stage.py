@@ -24,8 +24,8 @@ from mer_pipeline.identity import code_version
 from mer_pipeline.problems import ProblemLog
 from mer_pipeline.spotting.audit import MIN_FRAMES, flags_of, moved, write_audit
 from mer_pipeline.spotting.curve import DIGITS, Peak, find_peak, region_curves, region_masks
-from mer_pipeline.store import faces as faces_store
 from mer_pipeline.store import entries
+from mer_pipeline.store import faces as faces_store
 from mer_pipeline.store.cache import content_key
 from mer_pipeline.store.records import FacesEntry
 from mer_pipeline.store.spots import SpotRow, write_spots
@@ -48,14 +48,29 @@ def apex_rows(entries: list[FacesEntry], peaks: list[Peak], params: SpottingPara
     for entry, peak in zip(entries, peaks):
         frames = entry.key_frames.offset + 1
         middle = entry.onset + (entry.offset - entry.onset) // 2
-        row = SpotRow(entry.clip_id, entry.subject, entry.onset, entry.offset, entry.apex, entry.apex_source,
-                      entry.onset + peak.index, "spotted", entry.onset + peak.index, peak.region, peak.peak,
-                      peak.floor, "")
+        row = SpotRow(
+            entry.clip_id,
+            entry.subject,
+            entry.onset,
+            entry.offset,
+            entry.apex,
+            entry.apex_source,
+            entry.onset + peak.index,
+            "spotted",
+            entry.onset + peak.index,
+            peak.region,
+            peak.peak,
+            peak.floor,
+            "",
+        )
         tolerance = max(2, round(params.audit_apex_seconds * entry.fps))
         flags = flags_of(row, frames, floor, params.min_peak_ratio, tolerance)
         still = not moved(peak.peak, frames, floor, params.min_peak_ratio)
-        rows.append(replace(row, flags="; ".join(flags),
-                            **({"spotted_apex": middle, "spotted_source": "middle"} if still else {})))
+        rows.append(
+            replace(
+                row, flags="; ".join(flags), **({"spotted_apex": middle, "spotted_source": "middle"} if still else {})
+            )
+        )
     return rows, floor
 
 
@@ -64,8 +79,12 @@ def apex_errors(rows: list[SpotRow], truth: dict[str, int]) -> dict:
     errors = np.array([abs(r.spotted_apex - truth[r.clip_id]) for r in rows if r.clip_id in truth])
     if not len(errors):
         return {"clips": 0}
-    return {"clips": int(len(errors)), "mae_frames": round(float(errors.mean()), 4),
-            "within_2": round(float((errors <= 2).mean()), 4), "max_frames": int(errors.max())}
+    return {
+        "clips": int(len(errors)),
+        "mae_frames": round(float(errors.mean()), 4),
+        "within_2": round(float((errors <= 2).mean()), 4),
+        "max_frames": int(errors.max()),
+    }
 
 
 def ground_truth_apexes(root: Path) -> dict[str, int] | None:
@@ -91,11 +110,21 @@ def curve_problem(arrays: dict[str, np.ndarray]) -> str | None:
     if set(arrays) != {"curve", "peak", "region"}:
         return f"arrays {sorted(arrays)}, not a curve entry's"
     curve, peak, region = arrays["curve"], arrays["peak"], arrays["region"]
-    if curve.dtype != np.float64 or curve.ndim != 1 or peak.dtype != np.float64 or peak.shape != (3,) \
-            or region.dtype != np.uint8 or region.ndim != 1:
+    if (
+        curve.dtype != np.float64
+        or curve.ndim != 1
+        or peak.dtype != np.float64
+        or peak.shape != (3,)
+        or region.dtype != np.uint8
+        or region.ndim != 1
+    ):
         return "curve, peak or region of the wrong type or shape"
-    if not (np.isfinite(curve).all() and np.isfinite(peak).all() and float(peak[0]).is_integer()
-            and 0 <= peak[0] < max(len(curve), 1)):
+    if not (
+        np.isfinite(curve).all()
+        and np.isfinite(peak).all()
+        and float(peak[0]).is_integer()
+        and 0 <= peak[0] < max(len(curve), 1)
+    ):
         return "curve or peak not finite, or the peak outside the curve"
     return None
 
@@ -119,8 +148,16 @@ class CurveTask:
         if entry is None:
             raise ClipError(clip_id, f"no complete entry in {self.faces}")
         p = self.params
-        return content_key(CURVE, {"faces": entry.content_key, "regions": list(p.regions), "grow": p.grow,
-                                   "smooth_seconds": p.smooth_seconds, "code": curve_code()}), entry
+        return content_key(
+            CURVE,
+            {
+                "faces": entry.content_key,
+                "regions": list(p.regions),
+                "grow": p.grow,
+                "smooth_seconds": p.smooth_seconds,
+                "code": curve_code(),
+            },
+        ), entry
 
     def stored_key(self, clip_id: str) -> str | None:
         entry = entries.stored(self.path(clip_id), CURVE)
@@ -135,16 +172,24 @@ class CurveTask:
         out = []
         for p in pending:
             peak = spot_entry(faces_store.read_entry(root, p.item)[0], p.state, self.params)
-            out.append({"curve": np.asarray(peak.curve, np.float64),
-                        "peak": np.array([peak.index, peak.peak, peak.floor], np.float64),
-                        "region": np.frombuffer(peak.region.encode(), np.uint8)})
+            out.append(
+                {
+                    "curve": np.asarray(peak.curve, np.float64),
+                    "peak": np.array([peak.index, peak.peak, peak.floor], np.float64),
+                    "region": np.frombuffer(peak.region.encode(), np.uint8),
+                }
+            )
         return out
 
     def accepts(self, p: engine.Pending, arrays: dict[str, np.ndarray]) -> bool:
         """One finite value per frame of this clip, the peak inside it, a region of spotting.regions."""
         n = p.state.key_frames.offset + 1
-        return (curve_problem(arrays) is None and arrays["curve"].shape == (n,) and arrays["peak"][0] < n
-                and bytes(arrays["region"]).decode(errors="replace") in self.params.regions)
+        return (
+            curve_problem(arrays) is None
+            and arrays["curve"].shape == (n,)
+            and arrays["peak"][0] < n
+            and bytes(arrays["region"]).decode(errors="replace") in self.params.regions
+        )
 
     def write(self, p: engine.Pending, arrays: dict[str, np.ndarray]) -> None:
         entries.write(self.path(p.item), CURVE, p.key, arrays, {"clip_id": p.item})
@@ -164,20 +209,42 @@ def peak_of(arrays: dict[str, np.ndarray]) -> Peak:
     return Peak(int(index), bytes(arrays["region"]).decode(), arrays["curve"], float(value), float(floor))
 
 
-def spot_stage(dataset: str, faces: FacesParams, params: SpottingParams, dataset_root: str | None = None,
-               progress=None, cache: CacheParams = CacheParams()) -> dict:
+def spot_stage(
+    dataset: str,
+    faces: FacesParams,
+    params: SpottingParams,
+    dataset_root: str | None = None,
+    progress=None,
+    cache: CacheParams = CacheParams(),
+) -> dict:
     """Spot the apex of every complete faces entry of `dataset` into `<spotting.out>/<dataset>/` and
     `<spotting.metrics>/spotting_<dataset>.json`; scored against the ground truth where the dataset root has one."""
     truth = ground_truth_apexes(Path(dataset_root)) if dataset_root else None
-    result = spot_store(paths.faces_store(faces, dataset), paths.spotting_dir(params, dataset),
-                        paths.spotting_metrics(params, dataset), params, dataset, truth, progress,
-                        paths.curves_dir(params, dataset), cache)
+    result = spot_store(
+        paths.faces_store(faces, dataset),
+        paths.spotting_dir(params, dataset),
+        paths.spotting_metrics(params, dataset),
+        params,
+        dataset,
+        truth,
+        progress,
+        paths.curves_dir(params, dataset),
+        cache,
+    )
     return {"dataset": dataset, **result}
 
 
-def spot_store(store_path: Path, out: Path, metrics_path: Path, params: SpottingParams, dataset: str,
-               truth: dict[str, int] | None = None, progress=None, curves_dir: Path | None = None,
-               cache: CacheParams = CacheParams()) -> dict:
+def spot_store(
+    store_path: Path,
+    out: Path,
+    metrics_path: Path,
+    params: SpottingParams,
+    dataset: str,
+    truth: dict[str, int] | None = None,
+    progress=None,
+    curves_dir: Path | None = None,
+    cache: CacheParams = CacheParams(),
+) -> dict:
     """Spot every complete entry of a faces store through the engine (curves kept in `curves_dir`, default beside
     `out`, or taken from the shared cache); write the apex table, curves, audit, problems and metrics."""
     root, ids = faces_store.open_complete(store_path)
@@ -189,8 +256,9 @@ def spot_store(store_path: Path, out: Path, metrics_path: Path, params: Spotting
     rows, floor = apex_rows(entries_, peaks, params)
     out.mkdir(parents=True, exist_ok=True)
     curves = {r.clip_id: p.curve for r, p in zip(rows, peaks)}
-    (out / "curves.json").write_text(json.dumps(
-        {cid: [round(float(v), DIGITS) for v in c] for cid, c in curves.items()}, indent=0) + "\n")
+    (out / "curves.json").write_text(
+        json.dumps({cid: [round(float(v), DIGITS) for v in c] for cid, c in curves.items()}, indent=0) + "\n"
+    )
     write_audit(out, rows, curves, params.audit_plots)
     log = ProblemLog(dataset)
     for cid, o in zip(ids, outcomes):
@@ -202,10 +270,14 @@ def spot_store(store_path: Path, out: Path, metrics_path: Path, params: Spotting
     log.write(out / paths.PROBLEMS_FILE)
     write_spots(out / paths.APEX_TABLE, rows)  # last: the table modalities read
     annotated = {r.clip_id: r.index_apex for r in rows if r.index_source == "annotated"}
-    metrics = {"clips": len(rows), "noise_floor_px": round(floor, DIGITS),
-               "no_motion": sum(r.spotted_source == "middle" for r in rows),
-               "flagged": sum(bool(r.flags) for r in rows), "vs_annotated": apex_errors(rows, annotated),
-               **({"vs_truth": apex_errors(rows, truth)} if truth is not None else {})}
+    metrics = {
+        "clips": len(rows),
+        "noise_floor_px": round(floor, DIGITS),
+        "no_motion": sum(r.spotted_source == "middle" for r in rows),
+        "flagged": sum(bool(r.flags) for r in rows),
+        "vs_annotated": apex_errors(rows, annotated),
+        **({"vs_truth": apex_errors(rows, truth)} if truth is not None else {}),
+    }
     metrics_path.parent.mkdir(parents=True, exist_ok=True)
     metrics_path.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     return {"out": str(out), **metrics, "curves": engine.counts(outcomes), "problems": [p.line() for p in log.items]}

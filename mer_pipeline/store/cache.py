@@ -97,7 +97,7 @@ class Cache:
         out = []
         for path, info in self.fs.find(base, detail=True).items():
             name = path.rsplit("/", 1)[-1]
-            if name.startswith(TMP_PREFIX) or not name.endswith(".npz") or ".npz/" in path[len(base):]:
+            if name.startswith(TMP_PREFIX) or not name.endswith(".npz") or ".npz/" in path[len(base) :]:
                 continue
             kind = path[len(base) + 1 :].split("/", 1)[0]
             out.append(EntryInfo(kind, name[:-4], path, int(info.get("size") or 0), _mtime(info)))
@@ -172,9 +172,13 @@ def _mtime(info: dict) -> float:
 
 
 def encode(kind: str, key: str, arrays: dict[str, np.ndarray], meta: dict) -> bytes:
-    manifest = {"kind": kind, "key": key, "package_version": __version__, "meta": meta,
-                "arrays": {n: {"sha256": _sha(a), "shape": list(a.shape), "dtype": str(a.dtype)}
-                           for n, a in arrays.items()}}
+    manifest = {
+        "kind": kind,
+        "key": key,
+        "package_version": __version__,
+        "meta": meta,
+        "arrays": {n: {"sha256": _sha(a), "shape": list(a.shape), "dtype": str(a.dtype)} for n, a in arrays.items()},
+    }
     buf = io.BytesIO()
     np.savez(buf, __meta__=np.frombuffer(json.dumps(manifest).encode(), np.uint8), **arrays)
     return buf.getvalue()
@@ -220,8 +224,12 @@ def read_entry(data: bytes) -> tuple[dict[str, np.ndarray], dict]:
             arrays = {n: z[n] for n in z.files if n != "__meta__"}
     except Exception as exc:  # zip CRC errors, truncation, bad JSON, pickled members
         raise ValueError(f"unreadable entry ({exc.__class__.__name__}: {exc})") from None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("arrays"), dict) \
-            or not isinstance(manifest.get("meta"), dict) or not isinstance(manifest.get("kind"), str):
+    if (
+        not isinstance(manifest, dict)
+        or not isinstance(manifest.get("arrays"), dict)
+        or not isinstance(manifest.get("meta"), dict)
+        or not isinstance(manifest.get("kind"), str)
+    ):
         raise ValueError("entry manifest is not a table with `kind`, `meta` and an `arrays` table")
     if set(manifest["arrays"]) != set(arrays):
         raise ValueError(f"entry members {sorted(arrays)} are not the arrays its manifest lists")
@@ -229,7 +237,11 @@ def read_entry(data: bytes) -> tuple[dict[str, np.ndarray], dict]:
         a = arrays[name]
         if a.dtype.kind not in "biuf":
             raise ValueError(f"array {name!r} holds {a.dtype}, not numbers")
-        if not isinstance(spec, dict) or _sha(a) != spec.get("sha256") or spec.get("shape") != list(a.shape) \
-                or spec.get("dtype") != str(a.dtype):
+        if (
+            not isinstance(spec, dict)
+            or _sha(a) != spec.get("sha256")
+            or spec.get("shape") != list(a.shape)
+            or spec.get("dtype") != str(a.dtype)
+        ):
             raise ValueError(f"array {name!r} does not match its checksum, shape or dtype")
     return arrays, manifest

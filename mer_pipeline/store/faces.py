@@ -29,8 +29,7 @@ def open_store(path: Path, provenance: dict[str, Any], key: str = "params_hash")
 
     A store of the same kind and provenance[key] is reused (its complete entries are kept); see `reuse_or_clear`.
     """
-    root = reuse_or_clear(path, provenance["kind"], lambda attrs: attrs.get(key) == provenance.get(key),
-                          SCHEMA_VERSION)
+    root = reuse_or_clear(path, provenance["kind"], lambda attrs: attrs.get(key) == provenance.get(key), SCHEMA_VERSION)
     if root is not None:
         root.attrs.update(provenance)
         return root
@@ -48,11 +47,13 @@ def open_existing(path: Path) -> zarr.Group:
 
 def write_entry(root: zarr.Group, entry: FacesEntry, frames: np.ndarray) -> None:
     """Write one clip's frames (one shard, chunked per frame) and metadata, completion last."""
-    group = root.require_group(CLIPS).create_group(entry.clip_id, overwrite=True,
-                                                   attributes={**entry.to_attrs(), "complete": False})
+    group = root.require_group(CLIPS).create_group(
+        entry.clip_id, overwrite=True, attributes={**entry.to_attrs(), "complete": False}
+    )
     chunks = (1, *frames.shape[1:]) if frames.ndim >= 3 else frames.shape
-    arr = group.create_array("frames", shape=frames.shape, dtype=frames.dtype, chunks=chunks, shards=frames.shape,
-                             compressors=None)
+    arr = group.create_array(
+        "frames", shape=frames.shape, dtype=frames.dtype, chunks=chunks, shards=frames.shape, compressors=None
+    )
     arr[...] = frames
     group.attrs["complete"] = True
 

@@ -58,8 +58,13 @@ class StoreIndex:
     @classmethod
     def of(cls, root: zarr.Group) -> "StoreIndex":
         a = root.attrs
-        return cls(_texts(root, "sample"), _texts(root, "subject"), _texts(root, "emotion"), tuple(a["images"]),
-                   tuple(a["image_kinds"]))
+        return cls(
+            _texts(root, "sample"),
+            _texts(root, "subject"),
+            _texts(root, "emotion"),
+            tuple(a["images"]),
+            tuple(a["image_kinds"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -93,44 +98,71 @@ class SampleFacts:
 
 def sample_facts(root: zarr.Group) -> SampleFacts:
     a = root.attrs
-    return SampleFacts(a["modality"], dict(a["params"]), int(a["size"]), _texts(root, "sample"),
-                       _texts(root, "faces_key"), root["key_frames"][...], _texts(root, "content_key"), present(root))
+    return SampleFacts(
+        a["modality"],
+        dict(a["params"]),
+        int(a["size"]),
+        _texts(root, "sample"),
+        _texts(root, "faces_key"),
+        root["key_frames"][...],
+        _texts(root, "content_key"),
+        present(root),
+    )
 
 
 def _texts(root: zarr.Group, name: str) -> list[str]:
     return [str(v) for v in root[name][...]]
 
 
-def open_modality_store(path: Path, provenance: dict[str, Any], clips: list[SampleInfo], images: tuple[str, ...],
-                        size: int, raw_shape: tuple[int, int, int]) -> zarr.Group:
+def open_modality_store(
+    path: Path,
+    provenance: dict[str, Any],
+    clips: list[SampleInfo],
+    images: tuple[str, ...],
+    size: int,
+    raw_shape: tuple[int, int, int],
+) -> zarr.Group:
     """Open or create the store for exactly `clips`. A store from other params or another clip list is a stale
     derived cache and is rebuilt; a folder that is not a modality store is never touched."""
     ids = [c.clip_id for c in clips]
 
     def current(attrs: dict) -> bool:  # the clip list is read only from a store of this schema, params and finish
-        return (attrs.get("params_hash") == provenance["params_hash"] and attrs.get("schema_version") == SCHEMA_VERSION
-                and attrs.get("ready") is True and _texts(zarr.open_group(str(path), mode="r"), "sample") == ids)
+        return (
+            attrs.get("params_hash") == provenance["params_hash"]
+            and attrs.get("schema_version") == SCHEMA_VERSION
+            and attrs.get("ready") is True
+            and _texts(zarr.open_group(str(path), mode="r"), "sample") == ids
+        )
 
     root = reuse_or_clear(path, "modality", current, SCHEMA_VERSION)
     if root is not None:
         root.attrs.update(provenance)
         return root
     n = len(clips)
-    root = zarr.open_group(str(path), mode="w", attributes={
-        "schema_version": SCHEMA_VERSION, **provenance, "images": list(images), "coordinates": " ".join(COORDINATES)})
+    root = zarr.open_group(
+        str(path),
+        mode="w",
+        attributes={
+            "schema_version": SCHEMA_VERSION,
+            **provenance,
+            "images": list(images),
+            "coordinates": " ".join(COORDINATES),
+        },
+    )
     _text_array(root, "sample", ids)
     for name in ("subject", "dataset", "emotion"):
         _text_array(root, name, [getattr(c, name) for c in clips])
     for name in ("label3", "label5"):
-        root.create_array(name, data=np.array([getattr(c, name) for c in clips], np.int16),
-                          dimension_names=("sample",))
+        root.create_array(name, data=np.array([getattr(c, name) for c in clips], np.int16), dimension_names=("sample",))
     for name in images:
-        root.create_array(name, shape=(n, 3, size, size), dtype="uint8", chunks=(1, 3, size, size),
-                          dimension_names=IMAGE_DIMS)
+        root.create_array(
+            name, shape=(n, 3, size, size), dtype="uint8", chunks=(1, 3, size, size), dimension_names=IMAGE_DIMS
+        )
     root.create_array("raw", shape=(n, *raw_shape), dtype="float32", chunks=(1, *raw_shape), dimension_names=RAW_DIMS)
     _text_array(root, "key_frame", list(KEY_FRAMES), "key_frame")
-    root.create_array("key_frames", shape=(n, 3), dtype="int32", chunks=(1, 3), fill_value=-1,
-                      dimension_names=("sample", "key_frame"))
+    root.create_array(
+        "key_frames", shape=(n, 3), dtype="int32", chunks=(1, 3), fill_value=-1, dimension_names=("sample", "key_frame")
+    )
     for name in ("apex_source", "faces_key", "content_key"):
         root.create_array(name, shape=(n,), dtype=str, chunks=(1,), dimension_names=("sample",))
     root.create_array("done", shape=(n,), dtype="uint8", chunks=(1,), fill_value=0, dimension_names=("sample",))
@@ -198,8 +230,9 @@ def record_apexes(root: zarr.Group, key_frames: np.ndarray, sources: list[str]) 
 def read_sample(root: zarr.Group, i: int) -> ModalitySample:
     if not root["done"][i]:
         raise KeyError(f"sample {i} ({root['sample'][i]}) is not complete")
-    return ModalitySample({name: root[name][i] for name in root.attrs["images"]}, root["raw"][i],
-                          str(root["faces_key"][i]))
+    return ModalitySample(
+        {name: root[name][i] for name in root.attrs["images"]}, root["raw"][i], str(root["faces_key"][i])
+    )
 
 
 def present(root: zarr.Group) -> np.ndarray:
@@ -210,8 +243,13 @@ def present(root: zarr.Group) -> np.ndarray:
 def provenance_of(path: Path) -> dict[str, Any]:
     """What identifies a modality store's content: its modality, params hash and the digest of its faces."""
     a = open_existing(path).attrs
-    return {"store": str(path), "modality": a["modality"], "params_hash": a["params_hash"],
-            "faces_sha256": a["faces_sha256"], "faces_params_hash": a.get("faces_params_hash")}
+    return {
+        "store": str(path),
+        "modality": a["modality"],
+        "params_hash": a["params_hash"],
+        "faces_sha256": a["faces_sha256"],
+        "faces_params_hash": a.get("faces_params_hash"),
+    }
 
 
 def open_samples(path: Path, label: str, image: str = "image") -> StoredSamples:

@@ -15,8 +15,10 @@ def refuse_newer(path: Path, attrs: dict, schema: int) -> None:
     release writes): never read as ours, never removed as stale."""
     found = attrs.get("schema_version")
     if isinstance(found, int) and found > schema:
-        raise UserError(f"{path}: written by a newer release of mer_pipeline (store schema {found!r}, this release "
-                        f"reads up to {schema}); upgrade, or write elsewhere")
+        raise UserError(
+            f"{path}: written by a newer release of mer_pipeline (store schema {found!r}, this release "
+            f"reads up to {schema}); upgrade, or write elsewhere"
+        )
 
 
 def reuse_or_clear(path: Path, kind: str, current: Callable[[dict], bool], schema: int) -> zarr.Group | None:

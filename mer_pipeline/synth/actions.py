@@ -49,29 +49,41 @@ def _unit(dx: float, dy: float) -> tuple[float, float]:
 
 PATTERNS = {
     # AU12 lip-corner puller (+AU6): corners move up and outward.
-    "happiness": ActionPattern("6+12", (
-        Movement("mouth_left", _unit(-0.6, -0.8), 6.0),
-        Movement("mouth_right", _unit(0.6, -0.8), 6.0),
-    )),
+    "happiness": ActionPattern(
+        "6+12",
+        (
+            Movement("mouth_left", _unit(-0.6, -0.8), 6.0),
+            Movement("mouth_right", _unit(0.6, -0.8), 6.0),
+        ),
+    ),
     # AU1+2 inner and outer brow raiser.
-    "surprise": ActionPattern("1+2", (
-        Movement("brow_left", (0.0, -1.0), 7.0),
-        Movement("brow_right", (0.0, -1.0), 7.0),
-        Movement("brow_inner_left", (0.0, -1.0), 5.0),
-        Movement("brow_inner_right", (0.0, -1.0), 5.0),
-    )),
+    "surprise": ActionPattern(
+        "1+2",
+        (
+            Movement("brow_left", (0.0, -1.0), 7.0),
+            Movement("brow_right", (0.0, -1.0), 7.0),
+            Movement("brow_inner_left", (0.0, -1.0), 5.0),
+            Movement("brow_inner_right", (0.0, -1.0), 5.0),
+        ),
+    ),
     # AU4 brow lowerer (inner brows down and together) + AU9 nose wrinkler (nose wings up).
-    "disgust": ActionPattern("4+9", (
-        Movement("brow_inner_left", _unit(0.5, 0.85), 5.0),
-        Movement("brow_inner_right", _unit(-0.5, 0.85), 5.0),
-        Movement("nose_left", (0.0, -1.0), 4.5),
-        Movement("nose_right", (0.0, -1.0), 4.5),
-    )),
+    "disgust": ActionPattern(
+        "4+9",
+        (
+            Movement("brow_inner_left", _unit(0.5, 0.85), 5.0),
+            Movement("brow_inner_right", _unit(-0.5, 0.85), 5.0),
+            Movement("nose_left", (0.0, -1.0), 4.5),
+            Movement("nose_right", (0.0, -1.0), 4.5),
+        ),
+    ),
     # AU15 lip-corner depressor (+AU14 dimpler pulling inward).
-    "repression": ActionPattern("14+15", (
-        Movement("mouth_left", _unit(0.3, 0.95), 6.0),
-        Movement("mouth_right", _unit(-0.3, 0.95), 6.0),
-    )),
+    "repression": ActionPattern(
+        "14+15",
+        (
+            Movement("mouth_left", _unit(0.3, 0.95), 6.0),
+            Movement("mouth_right", _unit(-0.3, 0.95), 6.0),
+        ),
+    ),
 }
 
 

@@ -34,8 +34,17 @@ from mer_pipeline.synth.render import expression_flow, identity_image, intensity
 
 MARKER = "SYNTHETIC.json"
 SHEET = "CASME2-coding-synthetic.xlsx"
-SHEET_HEADER = ("Subject", "Filename", None, "OnsetFrame", "ApexFrame", "OffsetFrame", None, "Action Units",
-                "Estimated Emotion")
+SHEET_HEADER = (
+    "Subject",
+    "Filename",
+    None,
+    "OnsetFrame",
+    "ApexFrame",
+    "OffsetFrame",
+    None,
+    "Action Units",
+    "Estimated Emotion",
+)
 
 
 @dataclass(frozen=True)
@@ -59,8 +68,12 @@ def plan(params: SynthParams) -> list[tuple[int, int, str, int]]:
         raise UserError(f"params synth.classes: no action pattern for {unknown} (known: {', '.join(PATTERNS)})")
     if params.frames < 8 or params.subjects < 1 or params.clips_per_class < 1 or params.image_size < 128:
         raise UserError("params synth: need frames >= 8, subjects >= 1, clips_per_class >= 1, image_size >= 128")
-    return [(s, ci, emo, r) for s in range(1, params.subjects + 1) for ci, emo in enumerate(params.classes)
-            for r in range(params.clips_per_class)]
+    return [
+        (s, ci, emo, r)
+        for s in range(1, params.subjects + 1)
+        for ci, emo in enumerate(params.classes)
+        for r in range(params.clips_per_class)
+    ]
 
 
 def generate(params: SynthParams, out: Path, progress=None) -> list[SynthClip]:
@@ -113,9 +126,18 @@ def _write_clip(root, params, subject, ci, emotion, repeat, ident, face, rng) ->
         path = root / "ground_truth" / kind / f"sub{subject:02d}" / f"{filename}.npz"
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(path, **arrays)
-    return SynthClip(subject, filename, emotion, first + onset, first + apex, first + offset, round(amplitude, 4),
-                     first, round(head_excursion(head, size), 4),
-                     [[round(x, 2), round(y, 2)] for x, y in anchor_positions(pattern, ident.affine)])
+    return SynthClip(
+        subject,
+        filename,
+        emotion,
+        first + onset,
+        first + apex,
+        first + offset,
+        round(amplitude, 4),
+        first,
+        round(head_excursion(head, size), 4),
+        [[round(x, 2), round(y, 2)] for x, y in anchor_positions(pattern, ident.affine)],
+    )
 
 
 def head_excursion(head: np.ndarray, size: int) -> float:
@@ -132,8 +154,9 @@ def _write_sheet(path: Path, clips: list[SynthClip]) -> None:
     ws.title = "Sheet1"
     ws.append(list(SHEET_HEADER))
     for c in clips:
-        ws.append([c.subject, c.filename, None, c.onset, c.apex, c.offset, None, PATTERNS[c.emotion].action_units,
-                   c.emotion])
+        ws.append(
+            [c.subject, c.filename, None, c.onset, c.apex, c.offset, None, PATTERNS[c.emotion].action_units, c.emotion]
+        )
     wb.save(path)
     _strip_timestamps(path)
 
@@ -154,12 +177,38 @@ def _write_ground_truth(path: Path, clips: list[SynthClip]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["clip_id", "emotion", "onset", "apex", "offset", "first", "amplitude_px", "head_px",
-                         "anchors", "flow", "head"])
+        writer.writerow(
+            [
+                "clip_id",
+                "emotion",
+                "onset",
+                "apex",
+                "offset",
+                "first",
+                "amplitude_px",
+                "head_px",
+                "anchors",
+                "flow",
+                "head",
+            ]
+        )
         for c in clips:
             clip_id = f"sub{c.subject:02d}/{c.filename}"
-            writer.writerow([clip_id, c.emotion, c.onset, c.apex, c.offset, c.first, c.amplitude_px, c.head_px,
-                             json.dumps(c.anchors), f"flow/{clip_id}.npz", f"head/{clip_id}.npz"])
+            writer.writerow(
+                [
+                    clip_id,
+                    c.emotion,
+                    c.onset,
+                    c.apex,
+                    c.offset,
+                    c.first,
+                    c.amplitude_px,
+                    c.head_px,
+                    json.dumps(c.anchors),
+                    f"flow/{clip_id}.npz",
+                    f"head/{clip_id}.npz",
+                ]
+            )
 
 
 def read_ground_truth(root: Path) -> dict[str, dict]:

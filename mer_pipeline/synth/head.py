@@ -40,4 +40,3 @@ def head_path(rng: np.random.Generator, n: int, params: SynthParams, centre: tup
         out[t, :, :2] = linear
         out[t, :, 2] = c + np.array([tx[t], ty[t]]) - linear @ c  # rotate and scale about the face centre
     return out
-

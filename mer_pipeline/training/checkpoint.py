@@ -7,8 +7,17 @@ import torch.nn as nn
 
 from mer_pipeline.errors import UserError
 
-META_KEYS = ("model", "num_classes", "in_chans", "model_params", "class_names", "modalities", "input_size",
-             "package_version", "fold")
+META_KEYS = (
+    "model",
+    "num_classes",
+    "in_chans",
+    "model_params",
+    "class_names",
+    "modalities",
+    "input_size",
+    "package_version",
+    "fold",
+)
 
 
 def save_checkpoint(path: Path, model: nn.Module, meta: dict) -> None:
@@ -32,6 +41,8 @@ def load_checkpoint(path: Path, model_name: str, num_classes: int) -> tuple[dict
         raise UserError(f"{path}: not a weights-only checkpoint ({exc.__class__.__name__})") from None
     meta = data.get("meta", {}) if isinstance(data, dict) else {}
     if meta.get("model") != model_name or meta.get("num_classes") != num_classes:
-        raise UserError(f"{path}: checkpoint is for model {meta.get('model')!r} with {meta.get('num_classes')} classes,"
-                        f" expected {model_name!r} with {num_classes}")
+        raise UserError(
+            f"{path}: checkpoint is for model {meta.get('model')!r} with {meta.get('num_classes')} classes,"
+            f" expected {model_name!r} with {num_classes}"
+        )
     return data["state_dict"], meta

@@ -12,6 +12,7 @@ from mer_pipeline.modalities.keys import check_current
 from mer_pipeline.store.modality import open_samples
 from mer_pipeline.training.inference import scaled
 
+
 @dataclass(frozen=True)
 class Samples:
     """x: (N, 3 * len(modalities), S, S) float in [0, 1]; y: (N,) int64; per-sample ids, subjects, datasets;
@@ -32,7 +33,9 @@ def _current_samples(path, label: str, image: str):
     return open_samples(path, label, image)
 
 
-def load_samples(stores: ModalitiesParams, datasets: list[str], modalities: list[str], label: str, input_size: int) -> Samples:
+def load_samples(
+    stores: ModalitiesParams, datasets: list[str], modalities: list[str], label: str, input_size: int
+) -> Samples:
     """Samples of `datasets` complete in every one of `modalities` and kept by the `label` mapping (label3/label5).
     A modality is a store's name (`mesti`, `mesti-spotted`), or a name of config DERIVED_INPUTS (the apex -> offset flow
     image of Table I).
@@ -41,16 +44,22 @@ def load_samples(stores: ModalitiesParams, datasets: list[str], modalities: list
     """
     xs, ys, ids, subjects, names, keys, kinds = [], [], [], [], [], [], None
     for dataset in datasets:
-        parts = [_current_samples(paths.modality_store(stores, dataset, input_store(m)[0]), label, input_store(m)[1])
-                 for m in modalities]
+        parts = [
+            _current_samples(paths.modality_store(stores, dataset, input_store(m)[0]), label, input_store(m)[1])
+            for m in modalities
+        ]
         first = parts[0]
         for m, part in zip(modalities[1:], parts[1:]):
             if part.clip_ids != first.clip_ids:
-                raise UserError(f"{paths.modality_store(stores, dataset, m)}: clips differ from {modalities[0]}.zarr; rebuild it")
+                raise UserError(
+                    f"{paths.modality_store(stores, dataset, m)}: clips differ from {modalities[0]}.zarr; rebuild it"
+                )
         found = tuple(k for p in parts for k in p.kinds)
         if kinds not in (None, found):
-            raise UserError(f"{paths.modality_store(stores, dataset, modalities[0])}: its image channels hold "
-                            f"{found}, the other datasets' {kinds}; build every dataset's stores with the same params")
+            raise UserError(
+                f"{paths.modality_store(stores, dataset, modalities[0])}: its image channels hold "
+                f"{found}, the other datasets' {kinds}; build every dataset's stores with the same params"
+            )
         kinds = found
         keep = np.all([p.done for p in parts], axis=0) & (first.labels >= 0)
         image = np.concatenate([p.image[keep] for p in parts], axis=1)  # (n, 3 * M, S, S) uint8

@@ -51,8 +51,12 @@ def fold_problem(arrays: dict[str, np.ndarray]) -> str | None:
     """What is wrong with a fold entry's arrays, whatever its fold (None: nothing): finite float32 (n, k)
     probabilities, a finite float64 loss per epoch, its timing, and finite weights if any."""
     probs, loss = arrays.get("probs"), arrays.get("loss")
-    if probs is None or loss is None or "seconds" not in arrays \
-            or set(arrays) - {"probs", "loss", "seconds"} != {a for a in arrays if a.startswith(WEIGHTS)}:
+    if (
+        probs is None
+        or loss is None
+        or "seconds" not in arrays
+        or set(arrays) - {"probs", "loss", "seconds"} != {a for a in arrays if a.startswith(WEIGHTS)}
+    ):
         return f"arrays {sorted(arrays)[:6]}, not a fold entry's"
     if probs.dtype != np.float32 or probs.ndim != 2 or loss.dtype != np.float64 or loss.ndim != 1:
         return "probabilities or loss of the wrong type or shape"
@@ -62,8 +66,17 @@ def fold_problem(arrays: dict[str, np.ndarray]) -> str | None:
 
 
 def recipe_of(t: TrainParams) -> Recipe:
-    return Recipe(t.epochs, t.batch_size, t.lr, t.weight_decay, t.focal_gamma, t.hflip, t.rotations,
-                  t.mixed_precision, t.channels_last)
+    return Recipe(
+        t.epochs,
+        t.batch_size,
+        t.lr,
+        t.weight_decay,
+        t.focal_gamma,
+        t.hflip,
+        t.rotations,
+        t.mixed_precision,
+        t.channels_last,
+    )
 
 
 @lru_cache(maxsize=1)
@@ -114,11 +127,15 @@ class FoldTask:
         """The samples and folds of experiment `name` (loaded once per process and run)."""
         if (self.run, name) not in _LOADED:
             exp, t = self.experiments[name], self.train
-            samples = load_samples(self.stores, list(exp.datasets), list(exp.modalities), f"label{exp.classes}",
-                                   t.input_size)
+            samples = load_samples(
+                self.stores, list(exp.datasets), list(exp.modalities), f"label{exp.classes}", t.input_size
+            )
             y = samples.y.numpy()
-            folds = loso_folds(samples.subjects) if exp.protocol == "loso" else holdout_fold(y, t.test_fraction,
-                                                                                               t.split_seed)
+            folds = (
+                loso_folds(samples.subjects)
+                if exp.protocol == "loso"
+                else holdout_fold(y, t.test_fraction, t.split_seed)
+            )
             for old in [k for k in _LOADED if k[0] != self.run]:
                 del _LOADED[old]
             _LOADED[(self.run, name)] = Data(samples, folds)
@@ -126,8 +143,12 @@ class FoldTask:
 
     def items(self) -> list[FoldJob]:
         """Every fold job of the group: experiments in order, then seeds, then folds."""
-        return [FoldJob(name, seed, f) for name in self.experiments for seed in self.train.run_seeds
-                for f in range(len(self.data(name).folds))]
+        return [
+            FoldJob(name, seed, f)
+            for name in self.experiments
+            for seed in self.train.run_seeds
+            for f in range(len(self.data(name).folds))
+        ]
 
     def path(self, job: FoldJob) -> Path:
         return Path(self.folder) / job.experiment / f"seed{job.seed}" / f"fold{job.fold:03d}.npz"
@@ -150,13 +171,23 @@ class FoldTask:
 
         device = resolve_device(self.device)
         speed = recipe_of(self.train).speed(device)
-        key = content_key(KIND, {
-            "code": training_code(), "experiment": asdict(self.experiments[job.experiment]),
-            "recipe": asdict(recipe_of(self.train)), "input_size": self.train.input_size,
-            "classes": list(self.class_names[job.experiment]), "seed": job.seed, "fold": [job.fold, fold.name],
-            "train": digest(fold.train), "test": digest(fold.test), "weights": self.wants_weights(job),
-            "device": [device.type, str(speed.autocast), str(speed.layout)],
-            **({"cpu_threads": self.train.cpu_threads} if device.type == "cpu" else {})})
+        key = content_key(
+            KIND,
+            {
+                "code": training_code(),
+                "experiment": asdict(self.experiments[job.experiment]),
+                "recipe": asdict(recipe_of(self.train)),
+                "input_size": self.train.input_size,
+                "classes": list(self.class_names[job.experiment]),
+                "seed": job.seed,
+                "fold": [job.fold, fold.name],
+                "train": digest(fold.train),
+                "test": digest(fold.test),
+                "weights": self.wants_weights(job),
+                "device": [device.type, str(speed.autocast), str(speed.layout)],
+                **({"cpu_threads": self.train.cpu_threads} if device.type == "cpu" else {}),
+            },
+        )
         return key, (data, fold)
 
     def stored_key(self, job: FoldJob) -> str | None:
@@ -177,8 +208,12 @@ class FoldTask:
         data, job = p.state[0], p.item
         n, k = len(data.folds[job.fold].test), len(self.class_names[job.experiment])
         weights = any(name.startswith(WEIGHTS) for name in arrays)
-        return (fold_problem(arrays) is None and arrays["probs"].shape == (n, k)
-                and arrays["loss"].shape == (self.train.epochs,) and weights == self.wants_weights(job))
+        return (
+            fold_problem(arrays) is None
+            and arrays["probs"].shape == (n, k)
+            and arrays["loss"].shape == (self.train.epochs,)
+            and weights == self.wants_weights(job)
+        )
 
     def compute(self, pending: list[engine.Pending]) -> list[dict[str, np.ndarray]]:
         """Train the pending folds together (train.folds_at_once of them), one group per experiment, and predict
@@ -204,19 +239,30 @@ class FoldTask:
                 seed_everything(fold_seed)  # before building the model: its initial weights come from the seed too
                 model = create_model(exp.model, len(self.class_names[name]), s.x.shape[1], **exp.model_kwargs())
                 losses.append([])
-                jobs.append(Job(model, s.x[fold.train], s.y[fold.train], fold_seed,
-                                lambda e, loss, rows=losses[-1]: rows.append(loss)))
+                jobs.append(
+                    Job(
+                        model,
+                        s.x[fold.train],
+                        s.y[fold.train],
+                        fold_seed,
+                        lambda e, loss, rows=losses[-1]: rows.append(loss),
+                    )
+                )
             start = time.perf_counter()
             train_together(jobs, s.kinds, recipe, device)
             train_s = (time.perf_counter() - start) / len(jobs)
             for (i, p), job, loss in zip(members, jobs, losses):
                 start = time.perf_counter()
                 probs = predict(job.model, s.x[p.state[1].test], device, speed=recipe.speed(device)).numpy()
-                arrays = {"probs": probs.astype(np.float32), "loss": np.array(loss, np.float64),
-                          "seconds": np.array([train_s, time.perf_counter() - start], np.float64)}
+                arrays = {
+                    "probs": probs.astype(np.float32),
+                    "loss": np.array(loss, np.float64),
+                    "seconds": np.array([train_s, time.perf_counter() - start], np.float64),
+                }
                 if self.wants_weights(p.item):
-                    arrays |= {WEIGHTS + k: v.detach().cpu().contiguous().numpy()
-                               for k, v in job.model.state_dict().items()}
+                    arrays |= {
+                        WEIGHTS + k: v.detach().cpu().contiguous().numpy() for k, v in job.model.state_dict().items()
+                    }
                 out[i] = arrays
         return [out[i] for i in range(len(pending))]
 
@@ -235,9 +281,8 @@ class FoldTask:
 
 def load_weights(model: torch.nn.Module, arrays: dict[str, np.ndarray]) -> torch.nn.Module:
     """A model with the weights of a fold entry (arrays only, never unpickled)."""
-    model.load_state_dict({k[len(WEIGHTS):]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith(WEIGHTS)})
+    model.load_state_dict({k[len(WEIGHTS) :]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith(WEIGHTS)})
     return model
-
 
 
 def push_folds(folder: Path, cache) -> dict[str, int]:

@@ -18,8 +18,14 @@ from mer_pipeline.errors import UserError
 def group_stores(params: Params, group: str) -> list[Path]:
     """Every modality store the experiments of `group` read, sorted."""
     _, todo = params.experiments_named(group)
-    return sorted({paths.modality_store(params.modalities, d, input_store(m)[0])
-                   for exp in todo.values() for d in exp.datasets for m in exp.modalities})
+    return sorted(
+        {
+            paths.modality_store(params.modalities, d, input_store(m)[0])
+            for exp in todo.values()
+            for d in exp.datasets
+            for m in exp.modalities
+        }
+    )
 
 
 def inputs_stage(params: Params, group: str, out: Path) -> dict:
@@ -27,8 +33,9 @@ def inputs_stage(params: Params, group: str, out: Path) -> dict:
     stores = group_stores(params, group)
     missing = [str(s) for s in stores if not s.is_dir()]
     if missing:
-        raise UserError(f"experiment {group}: modality stores {missing} do not exist (run `dvc repro` or "
-                        "`mer-pipeline modalities`)")
+        raise UserError(
+            f"experiment {group}: modality stores {missing} do not exist (run `dvc repro` or `mer-pipeline modalities`)"
+        )
     folder = out / group
     if folder.is_symlink() or folder.is_file():
         raise UserError(f"{folder}: is not a folder the pipeline made; move it away")

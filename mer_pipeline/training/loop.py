@@ -30,8 +30,10 @@ class Recipe:
         on = {"on": True, "off": False, "auto": device.type == "cuda"}
         amp = on[self.mixed_precision]
         bf16 = device.type != "cuda" or torch.cuda.is_bf16_supported()
-        return Speed(torch.bfloat16 if amp and bf16 else torch.float16 if amp else None,
-                     torch.channels_last if on[self.channels_last] else torch.preserve_format)
+        return Speed(
+            torch.bfloat16 if amp and bf16 else torch.float16 if amp else None,
+            torch.channels_last if on[self.channels_last] else torch.preserve_format,
+        )
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,16 @@ class Job:
     on_epoch: Callable[[int, float], None] | None = None
 
 
-def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, kinds: tuple[str, ...], recipe: Recipe,
-          device: torch.device, seed: int, on_epoch=None) -> nn.Module:
+def train(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    kinds: tuple[str, ...],
+    recipe: Recipe,
+    device: torch.device,
+    seed: int,
+    on_epoch=None,
+) -> nn.Module:
     """Train on (x (N, C, S, S) in [0, 1], y (N,)) for recipe.epochs epochs; `kinds` names each channel's meaning
     for the augmentation (training/augment.py); `on_epoch(epoch, mean_loss)`."""
     train_together([Job(model, x, y, seed, on_epoch)], kinds, recipe, device)
@@ -123,8 +133,9 @@ def _set_global_rng(state: tuple, device: torch.device) -> None:
         torch.cuda.set_rng_state(state[1], device)
 
 
-def _steps(job: Job, gen: torch.Generator, kinds: tuple[str, ...], recipe: Recipe,
-           device: torch.device) -> Iterator[bool]:
+def _steps(
+    job: Job, gen: torch.Generator, kinds: tuple[str, ...], recipe: Recipe, device: torch.device
+) -> Iterator[bool]:
     """One job's training, one optimizer step per `next` (yields True while it has more)."""
     speed = recipe.speed(device)
     model, x, y = job.model, job.x, job.y
@@ -151,10 +162,17 @@ def _steps(job: Job, gen: torch.Generator, kinds: tuple[str, ...], recipe: Recip
 
 
 @torch.no_grad()
-def predict(model: nn.Module, x: torch.Tensor, device: torch.device, batch_size: int = 64,
-            speed: Speed = Speed(None, torch.preserve_format)) -> torch.Tensor:
+def predict(
+    model: nn.Module,
+    x: torch.Tensor,
+    device: torch.device,
+    batch_size: int = 64,
+    speed: Speed = Speed(None, torch.preserve_format),
+) -> torch.Tensor:
     """Class probabilities (N, K)."""
     model.to(device, memory_format=speed.layout).eval()
-    out = [torch.softmax(speed.forward(model, normalise(x[i : i + batch_size]).to(device)), 1).cpu()
-           for i in range(0, len(x), batch_size)]
+    out = [
+        torch.softmax(speed.forward(model, normalise(x[i : i + batch_size]).to(device)), 1).cpu()
+        for i in range(0, len(x), batch_size)
+    ]
     return torch.cat(out)

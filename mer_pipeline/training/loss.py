@@ -4,8 +4,9 @@ import torch
 import torch.nn.functional as F
 
 
-def focal_loss(logits: torch.Tensor, target: torch.Tensor, gamma: float = 2.0,
-               alpha: torch.Tensor | None = None) -> torch.Tensor:
+def focal_loss(
+    logits: torch.Tensor, target: torch.Tensor, gamma: float = 2.0, alpha: torch.Tensor | None = None
+) -> torch.Tensor:
     """logits (B, K), target (B,) int64, alpha optional (K,) class weights -> scalar. gamma = 0 is cross-entropy."""
     log_p = F.log_softmax(logits, dim=1).gather(1, target[:, None])[:, 0]  # (B,) log p_y
     loss = -((1 - log_p.exp()) ** gamma) * log_p

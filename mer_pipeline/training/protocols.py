@@ -21,8 +21,9 @@ class Fold:
 def loso_folds(subjects: list[str]) -> list[Fold]:
     """One fold per subject; a subject is never in both the train and the test part."""
     subjects_arr = np.asarray(subjects)
-    folds = [Fold(s, np.flatnonzero(subjects_arr != s), np.flatnonzero(subjects_arr == s))
-             for s in sorted(set(subjects))]
+    folds = [
+        Fold(s, np.flatnonzero(subjects_arr != s), np.flatnonzero(subjects_arr == s)) for s in sorted(set(subjects))
+    ]
     if len(folds) < 2:
         raise UserError("LOSO needs at least two subjects")
     return folds

@@ -23,8 +23,9 @@ def class_names_for(params: Params, exp: ExperimentParams) -> list[str]:
     return list(next(iter(names)))
 
 
-def train_stage(params: Params, name: str, device: str | None = None, scale: Scale = Scale(),
-                compute: bool = True) -> dict:
+def train_stage(
+    params: Params, name: str, device: str | None = None, scale: Scale = Scale(), compute: bool = True
+) -> dict:
     """Run experiment group `name` (every combination it expands to) or one expanded experiment by its full name.
 
     Every (experiment, seed, fold) is one fold job of the engine: kept from the local fold store
@@ -39,14 +40,24 @@ def train_stage(params: Params, name: str, device: str | None = None, scale: Sca
     _, todo = params.experiments_named(name)
     group = name  # a group, or one expanded experiment under its own name
     dev = resolve_device(device or t.device)
-    task = FoldTask(dict(todo), {e: tuple(class_names_for(params, exp)) for e, exp in todo.items()}, t,
-                    params.modalities, str(paths.folds_dir(t, group)), str(dev))
+    task = FoldTask(
+        dict(todo),
+        {e: tuple(class_names_for(params, exp)) for e, exp in todo.items()},
+        t,
+        params.modalities,
+        str(paths.folds_dir(t, group)),
+        str(dev),
+    )
     items = task.items()
-    outcomes = engine.run(task, items, params.cache, scale, t.folds_at_once, compute,
-                          bar(f"{group}: fold jobs"), per_task=t.folds_at_once)
+    outcomes = engine.run(
+        task, items, params.cache, scale, t.folds_at_once, compute, bar(f"{group}: fold jobs"), per_task=t.folds_at_once
+    )
     counts = engine.counts(outcomes)
-    problems = [f"{task.label(job)}: {o.problem or o.status}" for job, o in zip(items, outcomes)
-                if o.status in ("skipped", "missing")]
+    problems = [
+        f"{task.label(job)}: {o.problem or o.status}"
+        for job, o in zip(items, outcomes)
+        if o.status in ("skipped", "missing")
+    ]
     result = {"group": group, "device": str(dev), "fold_jobs": len(items), **counts, "problems": problems}
     if not compute:
         return result

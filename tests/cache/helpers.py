@@ -36,8 +36,9 @@ def assert_same_modality(a: Path, b: Path) -> None:
     skip = {"faces_store"}
     attrs_a = {k: v for k, v in ra.attrs.items() if k not in skip}
     attrs_b = {k: v for k, v in rb.attrs.items() if k not in skip}
-    assert attrs_a == attrs_b, {k: (attrs_a.get(k), attrs_b.get(k)) for k in attrs_a.keys() | attrs_b.keys()
-                                if attrs_a.get(k) != attrs_b.get(k)}
+    assert attrs_a == attrs_b, {
+        k: (attrs_a.get(k), attrs_b.get(k)) for k in attrs_a.keys() | attrs_b.keys() if attrs_a.get(k) != attrs_b.get(k)
+    }
     assert sorted(n for n, _ in ra.arrays()) == sorted(n for n, _ in rb.arrays())
     assert ra["done"][...].all()
     for name, arr in ra.arrays():

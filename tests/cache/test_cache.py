@@ -19,9 +19,24 @@ ARRAYS = {"frames": np.arange(2 * 4 * 4 * 3, dtype=np.uint8).reshape(2, 4, 4, 3)
 
 
 def record(**kw):
-    base = dict(dataset="d", subject="sub01", clip_id="sub01/EP01", frames=("a.jpg", "b.jpg"), frame_numbers=(1, 2),
-                n_frames=2, onset=1, apex=2, offset=2, apex_source="annotated", emotion="happiness", label3=1,
-                label3_name="positive", label5=1, label5_name="happiness", fps=200.0)
+    base = dict(
+        dataset="d",
+        subject="sub01",
+        clip_id="sub01/EP01",
+        frames=("a.jpg", "b.jpg"),
+        frame_numbers=(1, 2),
+        n_frames=2,
+        onset=1,
+        apex=2,
+        offset=2,
+        apex_source="annotated",
+        emotion="happiness",
+        label3=1,
+        label3_name="positive",
+        label5=1,
+        label5_name="happiness",
+        fps=200.0,
+    )
     return ClipRecord(**{**base, **kw})
 
 
@@ -30,11 +45,13 @@ def test_keys_cover_everything_that_determines_content():
     assert k == faces_key(record(), "abc", FacesParams())
     assert k == faces_key(record(label3=0, emotion="disgust"), "abc", FacesParams())  # labels are not content
     assert k == faces_key(record(), "abc", FacesParams(out="elsewhere"))  # where it is written is not content
-    for other in (faces_key(record(clip_id="sub01/EP02"), "abc", FacesParams()),
-                  faces_key(record(), "abd", FacesParams()),
-                  faces_key(record(apex=1), "abc", FacesParams()),
-                  faces_key(record(), "abc", FacesParams(clahe_clip=2.5)),
-                  faces_key(record(), "abc", FacesParams(size=112))):
+    for other in (
+        faces_key(record(clip_id="sub01/EP02"), "abc", FacesParams()),
+        faces_key(record(), "abd", FacesParams()),
+        faces_key(record(apex=1), "abc", FacesParams()),
+        faces_key(record(), "abc", FacesParams(clahe_clip=2.5)),
+        faces_key(record(), "abc", FacesParams(size=112)),
+    ):
         assert other != k
     assert content_key("a", {"x": 1}) != content_key("b", {"x": 1})
 
@@ -86,9 +103,13 @@ def test_nothing_is_unpickled(tmp_path):
 
 
 def test_environment_overrides_params():
-    env = {"MER_PIPELINE_CACHE": "s3://lab/cache", "MER_PIPELINE_CACHE_OPTIONS": '{"endpoint_url": "http://127.0.0.1:9"}'}
-    assert cache_from_environment(CacheParams("/nfs/cache"), env) == \
-        CacheParams("s3://lab/cache", {"endpoint_url": "http://127.0.0.1:9"})
+    env = {
+        "MER_PIPELINE_CACHE": "s3://lab/cache",
+        "MER_PIPELINE_CACHE_OPTIONS": '{"endpoint_url": "http://127.0.0.1:9"}',
+    }
+    assert cache_from_environment(CacheParams("/nfs/cache"), env) == CacheParams(
+        "s3://lab/cache", {"endpoint_url": "http://127.0.0.1:9"}
+    )
     assert cache_from_environment(CacheParams("/nfs/cache", {"a": 1}), {}) == CacheParams("/nfs/cache", {"a": 1})
     with pytest.raises(UserError, match="not valid JSON"):
         cache_from_environment(CacheParams(), {"MER_PIPELINE_CACHE_OPTIONS": "{bad"})
@@ -115,8 +136,12 @@ def test_s3_round_trip_on_a_loopback_server(tmp_path):
         endpoint = f"http://{host}:{port}"
         creds = {"aws_access_key_id": "test", "aws_secret_access_key": "test", "region_name": "us-east-1"}
         boto3.client("s3", endpoint_url=endpoint, **creds).create_bucket(Bucket="lab")
-        options = {"endpoint_url": endpoint, "key": "test", "secret": "test",
-                   "client_kwargs": {"region_name": "us-east-1"}}
+        options = {
+            "endpoint_url": endpoint,
+            "key": "test",
+            "secret": "test",
+            "client_kwargs": {"region_name": "us-east-1"},
+        }
         cache = Cache("s3://lab/mer-cache", options)
         cache.put("faces", "f" * 64, ARRAYS, {"clip_id": "sub01/EP01"})
         other = Cache("s3://lab/mer-cache", options)  # a second member

@@ -55,12 +55,14 @@ def test_hostile_entries_are_misses_that_verify_flags_and_delete_removes(tmp_pat
     cache = Cache(str(tmp_path / "c"))
     traversal = manifest_of({**ARRAYS, "../../TRAVERSAL": np.zeros(1)})
     cases = {
-        "traversal member": forge({"frames.npy": npy(ARRAYS["frames"]), "../../TRAVERSAL.npy": npy(np.zeros(1))},
-                                  traversal),
+        "traversal member": forge(
+            {"frames.npy": npy(ARRAYS["frames"]), "../../TRAVERSAL.npy": npy(np.zeros(1))}, traversal
+        ),
         "manifest is a list": forge({"frames.npy": npy(ARRAYS["frames"])}, [1, 2]),
         "manifest without arrays": forge({"frames.npy": npy(ARRAYS["frames"])}, {"kind": "faces", "key": KEY}),
-        "manifest lists another shape": forge({"frames.npy": npy(ARRAYS["frames"])},
-                                              manifest_of({"frames": np.zeros((1, 2, 8, 8, 3), np.uint8)})),
+        "manifest lists another shape": forge(
+            {"frames.npy": npy(ARRAYS["frames"])}, manifest_of({"frames": np.zeros((1, 2, 8, 8, 3), np.uint8)})
+        ),
         "zip bomb": forge({"frames.npy": npy(np.zeros(200_000_000, np.uint8))}, manifest_of(ARRAYS), compress=True),
     }
     for name, data in cases.items():
@@ -74,7 +76,7 @@ def test_hostile_entries_are_misses_that_verify_flags_and_delete_removes(tmp_pat
         assert [b["path"] for b in found["corrupt"]] == [str(path)], name
         assert not (tmp_path / "TRAVERSAL.npy").exists()
         path.unlink()
-    folder = place(cache, b"") .parent / f"{KEY}.npz"
+    folder = place(cache, b"").parent / f"{KEY}.npz"
     folder.unlink()
     (folder / "inner").mkdir(parents=True)
     assert cache.get("faces", KEY) is None
@@ -87,16 +89,27 @@ def test_hostile_entries_are_misses_that_verify_flags_and_delete_removes(tmp_pat
 def test_verify_applies_each_kinds_checks_and_the_cli_deletes(tmp_path, monkeypatch):
     """Entries intact by their checksums but wrong for their kind (what a run refuses) are flagged and deleted."""
     cache = Cache(str(tmp_path / "c"))
-    good = {"frames": np.zeros((3, 16, 16, 3), np.uint8), "matrices": np.zeros((3, 2, 3)),
-            "landmarks": np.zeros((478, 2)), "scores": np.ones(3, np.float32), "motion": np.zeros(3, np.float32),
-            "check": np.full(3, np.nan, np.float32), "faces_found": np.array(1)}
+    good = {
+        "frames": np.zeros((3, 16, 16, 3), np.uint8),
+        "matrices": np.zeros((3, 2, 3)),
+        "landmarks": np.zeros((478, 2)),
+        "scores": np.ones(3, np.float32),
+        "motion": np.zeros(3, np.float32),
+        "check": np.full(3, np.nan, np.float32),
+        "faces_found": np.array(1),
+    }
     cache.put("faces", "a" * 64, good, {"clip_id": "s/a"})
     cache.put("faces", "b" * 64, {**good, "frames": good["frames"].astype(np.float64)}, {"clip_id": "s/b"})
     cache.put("faces", "c" * 64, {**good, "extra": np.zeros(1)}, {"clip_id": "s/c"})
-    cache.put("modality", "d" * 64, {"image": np.zeros((3, 8, 8), np.uint8), "raw": np.full((3, 16, 16), np.nan,
-                                                                                             np.float32)}, {})
-    cache.put("modality", "e" * 64, {"image": np.zeros((3, 8, 8), np.uint8), "raw": np.zeros((3, 16, 16),
-                                                                                             np.float32)}, {})
+    cache.put(
+        "modality",
+        "d" * 64,
+        {"image": np.zeros((3, 8, 8), np.uint8), "raw": np.full((3, 16, 16), np.nan, np.float32)},
+        {},
+    )
+    cache.put(
+        "modality", "e" * 64, {"image": np.zeros((3, 8, 8), np.uint8), "raw": np.zeros((3, 16, 16), np.float32)}, {}
+    )
     flagged = sorted(b["key"][0] for b in cache.verify(entry_checks())["corrupt"])
     assert flagged == ["b", "c", "d"]
     (tmp_path / "params.yaml").write_text((Path(__file__).parents[2] / "params.yaml").read_text())

@@ -44,8 +44,12 @@ def test_second_checkout_computes_nothing(reference, tmp_path):
 
 
 def _spawn(reference: Path, out: Path, cache: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, WRITER, str(reference / "index"), str(out), cache],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, WRITER, str(reference / "index"), str(out), cache],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_killed_writers_never_corrupt_and_reruns_complete(reference, tmp_path):

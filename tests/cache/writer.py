@@ -15,19 +15,35 @@ from mer_pipeline.modalities.task import run_modality
 from mer_pipeline.problems import ProblemLog
 
 FACES = FacesParams(size=96)
-MODALITIES = ModalitiesParams(size=48, device="cpu", batch_clips=3, params={
-    "mesti": {"scaling": "signed"}, "optical_flow": {"iterations": 10, "warps": 2, "scales": 2}})
+MODALITIES = ModalitiesParams(
+    size=48,
+    device="cpu",
+    batch_clips=3,
+    params={"mesti": {"scaling": "signed"}, "optical_flow": {"iterations": 10, "warps": 2, "scales": 2}},
+)
 NAMES = ("mesti", "optical_flow")
 
 
 def write_all(index_dir: Path, out: Path, cache_url: str = "", workers: int = 0) -> dict:
     records, meta = read_index(index_dir)
     cache, scale = CacheParams(cache_url), Scale(workers)
-    counts = {"faces": run_faces(records, Path(meta["root"]), out / "faces.zarr", FACES, meta, None,
-                                 ProblemLog("synthetic"), cache=cache, scale=scale)}
+    counts = {
+        "faces": run_faces(
+            records,
+            Path(meta["root"]),
+            out / "faces.zarr",
+            FACES,
+            meta,
+            None,
+            ProblemLog("synthetic"),
+            cache=cache,
+            scale=scale,
+        )
+    }
     for name in NAMES:
-        counts[name] = run_modality(name, out / "faces.zarr", out / f"{name}.zarr", MODALITIES, cache=cache,
-                                    scale=scale)
+        counts[name] = run_modality(
+            name, out / "faces.zarr", out / f"{name}.zarr", MODALITIES, cache=cache, scale=scale
+        )
     return counts
 
 

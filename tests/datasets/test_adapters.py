@@ -6,7 +6,7 @@ import pytest
 from layouts import casme2_tree, samm_tree, smic_tree
 
 from mer_pipeline.datasets import ADAPTERS
-from mer_pipeline.datasets.index import build_index, read_index, write_index, index_meta
+from mer_pipeline.datasets.index import build_index, index_meta, read_index, write_index
 from mer_pipeline.errors import UserError
 from mer_pipeline.problems import ProblemLog, read_problems
 
@@ -66,11 +66,13 @@ def test_casme2(tmp_path, repo_params):
 
 
 def test_casme2_nested_unzip_and_cropped_names(tmp_path, repo_params):
-    from layouts import write_frames, write_xlsx, CASME2_HEADER
+    from layouts import CASME2_HEADER, write_frames, write_xlsx
 
     write_frames(tmp_path / "Cropped" / "Cropped" / "sub01" / "EP02_01f", [f"reg_img{n}.jpg" for n in range(46, 52)])
-    write_xlsx(tmp_path / "CASME2-coding-20190701.xlsx",
-               [CASME2_HEADER, [1, "ep02_01F", None, 46, 48, 51, None, "12", "happiness"]])
+    write_xlsx(
+        tmp_path / "CASME2-coding-20190701.xlsx",
+        [CASME2_HEADER, [1, "ep02_01F", None, 46, 48, 51, None, "12", "happiness"]],
+    )
     records, log, *_ = run(repo_params, "casme2", tmp_path)
     assert list(records) == ["sub01/ep02_01F"]
     assert records["sub01/ep02_01F"].frames[0] == "Cropped/Cropped/sub01/EP02_01f/reg_img46.jpg"
@@ -152,8 +154,9 @@ def test_casme3_part_a(tmp_path, repo_params):
     assert records["spNO.1/b_10_2"].offset == 22 and problems["spNO.1/b_10_2"][0][0] == "repaired"
     assert records["spNO.1/b_25"].apex == 25 and records["spNO.1/b_25"].emotion == "others"
     assert records["spNO.2/e_2"].frames[0] == "part_A/data/part_A/spNO.2/e/1.jpg"  # no color/ level
-    assert problems["spNO.2/d_9"] == [("flagged", "lasts 2.9 s, over 2 s: probably a macro-expression or an "
-                                                  "annotation error")]
+    assert problems["spNO.2/d_9"] == [
+        ("flagged", "lasts 2.9 s, over 2 s: probably a macro-expression or an annotation error")
+    ]
     assert problems["spNO.1/b_10"] == [("excluded", "listed twice in the sheet")]
     assert ("excluded", "listed twice in the sheet") in problems["spNO.1/b_10_2"]  # not a third id
     assert not any(where.startswith("spNO.1/b_10_3") for where in problems)
@@ -167,10 +170,14 @@ def test_casme3_full_label_file_keeps_micro_rows(tmp_path, repo_params):
     from layouts import write_frames, write_xlsx
 
     write_frames(tmp_path / "spNO.1" / "a" / "color", [f"{n}.jpg" for n in range(1, 12)])
-    write_xlsx(tmp_path / "CAS(ME)3_part_A_v2.xlsx",
-               [["Subject", "Filename", "Onset", "Apex", "Offset", "Expression type", "emotion"],
-                ["spNO.1", "a", 2, 4, 6, "Micro-expression", "happy"],
-                ["spNO.1", "a", 3, 6, 9, "Macro-expression", "happy"]])
+    write_xlsx(
+        tmp_path / "CAS(ME)3_part_A_v2.xlsx",
+        [
+            ["Subject", "Filename", "Onset", "Apex", "Offset", "Expression type", "emotion"],
+            ["spNO.1", "a", 2, 4, 6, "Micro-expression", "happy"],
+            ["spNO.1", "a", 3, 6, 9, "Macro-expression", "happy"],
+        ],
+    )
     records, log, *_ = run(repo_params, "casme3", tmp_path)
     assert list(records) == ["spNO.1/a_2"]
     assert [(p.action, "Macro" in p.problem) for p in log.items] == [("ignored", True)]
@@ -184,8 +191,10 @@ def test_mmew(tmp_path, repo_params):
     problems = problems_by_clip(log)
     assert sorted(records) == ["S01/S01_001", "S01/S01_002", "S02/S02_003", "S02/S02_004"]
     rec = records["S01/S01_001"]
-    assert rec.frames[:2] == ("MMEW/Micro_Expression/happiness/S01_001/1.jpg",
-                              "MMEW/Micro_Expression/happiness/S01_001/2.jpg")
+    assert rec.frames[:2] == (
+        "MMEW/Micro_Expression/happiness/S01_001/1.jpg",
+        "MMEW/Micro_Expression/happiness/S01_001/2.jpg",
+    )
     assert (rec.subject, rec.apex, rec.fps, rec.label3_name) == ("S01", 6, 90, "positive")
     assert records["S01/S01_002"].apex == 4 and problems["S01/S01_002"] == [("repaired", "apex not annotated")]
     assert records["S02/S02_003"].frames[0].startswith("MMEW/Micro_Expression/Disgust/")
@@ -213,8 +222,9 @@ def test_4dme(tmp_path, repo_params):
     assert problems["S02/S02_fold09"] == [("ignored", "clip folder has no row in the annotation sheet")]
 
 
-@pytest.mark.parametrize("name,expected", [("casme3", "JpgIndex"), ("mmew", "MMEW_Micro_Exp"),
-                                           ("4dme", "4DME_Labelling")])
+@pytest.mark.parametrize(
+    "name,expected", [("casme3", "JpgIndex"), ("mmew", "MMEW_Micro_Exp"), ("4dme", "4DME_Labelling")]
+)
 def test_new_datasets_name_the_missing_sheet(tmp_path, repo_params, name, expected):
     (tmp_path / "empty").mkdir()
     with pytest.raises(UserError, match=f"no annotation sheet found .*{expected}"):

@@ -41,8 +41,21 @@ def test_unreadable_frames(tmp_path):
     assert "decode" in unreadable(tmp_path / "text.jpg")
 
 
-@pytest.mark.parametrize("cell,expected", [(46, 46), (46.0, 46), ("46", 46), (" 46 ", 46), ("/", None),
-                                           ("", None), (None, None), (-1, None), ("n/a", None), (4.5, None)])
+@pytest.mark.parametrize(
+    "cell,expected",
+    [
+        (46, 46),
+        (46.0, 46),
+        ("46", 46),
+        (" 46 ", 46),
+        ("/", None),
+        ("", None),
+        (None, None),
+        (-1, None),
+        ("n/a", None),
+        (4.5, None),
+    ],
+)
 def test_frame_number_cells(cell, expected):
     assert frame_number(cell) == expected
 
@@ -53,12 +66,24 @@ def test_subject_cells(cell, expected):
 
 
 def test_header_found_below_free_text_and_aliases(tmp_path):
-    rows = [["Title"], ["notes"], ["Subject", "Filename", "Onset Frame", "Apex Frame", "Offset Frame", None,
-                                    "Estimated Emotion"], [6, "006_1_2", 10, 12, 20, None, "Anger"], [None], ["", ""]]
+    rows = [
+        ["Title"],
+        ["notes"],
+        ["Subject", "Filename", "Onset Frame", "Apex Frame", "Offset Frame", None, "Estimated Emotion"],
+        [6, "006_1_2", 10, 12, 20, None, "Anger"],
+        [None],
+        ["", ""],
+    ]
     write_xlsx(tmp_path / "s.xlsx", rows)
     (row,) = read_sheet(tmp_path / "s.xlsx")
     assert (row["subject"], row["filename"], row["onset"], row["apex"], row["offset"], row["emotion"]) == (
-        6, "006_1_2", 10, 12, 20, "Anger")
+        6,
+        "006_1_2",
+        10,
+        12,
+        20,
+        "Anger",
+    )
     assert row["sheet_row"] == 4
 
 

@@ -36,25 +36,41 @@ def test_a_good_selection_writes_one_file_per_selected_dataset(tmp_path):
     files = sorted(p.name for p in (tmp_path / "checked").iterdir())
     assert files == ["casme2.json", "samm.json", "smic-hs.json"]
     entry = json.loads((tmp_path / "checked" / "casme2.json").read_text())
-    assert entry["root"] == str((tmp_path / "CASME2").resolve()) and entry["labels"]["three_class"]["disgust"] == \
-        "negative"
+    assert (
+        entry["root"] == str((tmp_path / "CASME2").resolve())
+        and entry["labels"]["three_class"]["disgust"] == "negative"
+    )
     before = (tmp_path / "checked" / "casme2.json").read_bytes()
     data["datasets"]["smic-hs"]["fps"] = 50  # another dataset's param: casme2's file (its stages' dep) is unchanged
     check(tmp_path, data)
     assert (tmp_path / "checked" / "casme2.json").read_bytes() == before
 
 
-@pytest.mark.parametrize("change, key", [
-    (lambda d: d["pipeline"].update(experiments=["table7"]), "pipeline.experiments: unknown experiment group 'table7'"),
-    (lambda d: d["pipeline"].update(datasets=["casme2", "samm"]), "pipeline.experiments: table3_composite reads "
-                                                                  "datasets ['smic-hs'] that are not in pipeline."),
-    (lambda d: d["pipeline"].update(datasets=["casme2", "smic-hs", "samm", "casme4"]), "pipeline.datasets: unknown "
-                                                                                       "dataset 'casme4'"),
-    (lambda d: d["datasets"]["casme2"].update(root="/nowhere/CASME2"), "datasets.casme2.root: /nowhere/CASME2 is not "
-                                                                       "a folder"),
-    (lambda d: d["experiments"]["table3_composite"].update(modalities=["mesti-offset"]),
-     "experiments.table3_composite: modalities ['mesti-offset'] are not stores dvc repro builds"),
-])
+@pytest.mark.parametrize(
+    "change, key",
+    [
+        (
+            lambda d: d["pipeline"].update(experiments=["table7"]),
+            "pipeline.experiments: unknown experiment group 'table7'",
+        ),
+        (
+            lambda d: d["pipeline"].update(datasets=["casme2", "samm"]),
+            "pipeline.experiments: table3_composite reads datasets ['smic-hs'] that are not in pipeline.",
+        ),
+        (
+            lambda d: d["pipeline"].update(datasets=["casme2", "smic-hs", "samm", "casme4"]),
+            "pipeline.datasets: unknown dataset 'casme4'",
+        ),
+        (
+            lambda d: d["datasets"]["casme2"].update(root="/nowhere/CASME2"),
+            "datasets.casme2.root: /nowhere/CASME2 is not a folder",
+        ),
+        (
+            lambda d: d["experiments"]["table3_composite"].update(modalities=["mesti-offset"]),
+            "experiments.table3_composite: modalities ['mesti-offset'] are not stores dvc repro builds",
+        ),
+    ],
+)
 def test_bad_choices_stop_with_one_line_naming_the_key(tmp_path, change, key):
     data = params_with(tmp_path)
     change(data)

@@ -3,8 +3,15 @@ import numpy as np
 import pytest
 
 from mer_pipeline.config import FacesParams
-from mer_pipeline.faces.align import BROWS, CHIN, apply_alignment, crop_similarity, eye_targets, \
-    similarity_from_eyes, transform_points
+from mer_pipeline.faces.align import (
+    BROWS,
+    CHIN,
+    apply_alignment,
+    crop_similarity,
+    eye_targets,
+    similarity_from_eyes,
+    transform_points,
+)
 from mer_pipeline.faces.equalise import equalise
 from mer_pipeline.faces.landmarks import eye_centres, largest
 

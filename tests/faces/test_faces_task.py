@@ -3,7 +3,7 @@ import pytest
 
 from mer_pipeline.config import DatasetParams, FacesParams
 from mer_pipeline.datasets import ADAPTERS
-from mer_pipeline.datasets.index import build_index, index_meta, write_index, read_index
+from mer_pipeline.datasets.index import build_index, index_meta, read_index, write_index
 from mer_pipeline.faces.task import run_faces
 from mer_pipeline.problems import ProblemLog
 from mer_pipeline.store import faces as faces_store
@@ -29,8 +29,7 @@ def test_no_face_is_reported_and_skipped(tiny_synth, tmp_path, repo_params):
 
     log = ProblemLog("synthetic")
     counts = run_faces(records, tiny_synth, tmp_path / "f.zarr", FacesParams(size=64), meta, no_face, log)
-    assert counts == {"computed": 0, "cached": 0, "kept": 0, "skipped": len(records), "missing": 0,
-                      "flagged": 0}
+    assert counts == {"computed": 0, "cached": 0, "kept": 0, "skipped": len(records), "missing": 0, "flagged": 0}
     assert all(p.action == "skipped" and "no face found" in p.problem for p in log.items)
     assert list(faces_store.complete_entries(faces_store.open_existing(tmp_path / "f.zarr"))) == []
 
@@ -54,8 +53,7 @@ def test_faces_store_entries_and_rerun_keeps_them(tiny_synth, tmp_path, repo_par
     assert entry.faces_found == 1 and entry.flags == []
     assert root.attrs["params_hash"] and root.attrs["index_sha256"] == meta["index_sha256"]
     again = run_faces(records, tiny_synth, tmp_path / "f.zarr", params, meta, landmarker, ProblemLog("s"))
-    assert again == {"computed": 0, "cached": 0, "kept": len(records), "skipped": 0, "missing": 0,
-                     "flagged": 0}
+    assert again == {"computed": 0, "cached": 0, "kept": len(records), "skipped": 0, "missing": 0, "flagged": 0}
 
 
 def test_corrupt_frame_skips_only_that_clip(tiny_synth, tmp_path, repo_params, landmarker):

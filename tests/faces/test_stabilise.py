@@ -24,8 +24,9 @@ from mer_pipeline.synth.generate import generate, read_ground_truth
 def moving(tmp_path_factory, repo_params):
     """A tiny synthetic dataset whose heads move (3 px, 1 degree, 1 % scale, a 2 px jerk in every clip)."""
     root = tmp_path_factory.mktemp("moving")
-    generate(SynthParams(out=str(root / "synthetic"), **{**TINY_SYNTH, "frames": 14}, head_jerk_prob=1.0),
-             root / "synthetic")
+    generate(
+        SynthParams(out=str(root / "synthetic"), **{**TINY_SYNTH, "frames": 14}, head_jerk_prob=1.0), root / "synthetic"
+    )
     dp = DatasetParams(adapter="casme2", root=str(root / "synthetic"), fps=200, labels="casme2")
     log = ProblemLog("synthetic")
     records = build_index("synthetic", ADAPTERS.get("casme2"), dp, repo_params.labels["casme2"], log)
@@ -98,13 +99,18 @@ def test_registration_failure_is_reported_and_can_exclude(moving, landmarker, tm
     frames = _frames(moving).copy()
     centre = (frames.shape[2] / 2, frames.shape[1] / 2)
     for t in range(6, len(frames)):  # from frame 6 the head turns 35 degrees at once: no similarity step follows
-        frames[t] = cv2.warpAffine(frames[t], cv2.getRotationMatrix2D(centre, 35, 1.0), frames.shape[2:0:-1],
-                                   borderMode=cv2.BORDER_REFLECT)
+        frames[t] = cv2.warpAffine(
+            frames[t], cv2.getRotationMatrix2D(centre, 35, 1.0), frames.shape[2:0:-1], borderMode=cv2.BORDER_REFLECT
+        )
     params = FacesParams(size=128, check_every=3)
     found = flags(align_clip(frames, 0, landmarker, params, "c").stabilised(), params)
     assert any(f.startswith(("registration failed at frame 6", "face lost from frame 6")) for f in found), found
-    stab = Stabilised(np.zeros((5, 2, 3)), np.array([1, 1, 0.1, 1, 1], np.float32), np.zeros(5, np.float32),
-                      np.array([0, np.nan, np.nan, 0.5, 9.0], np.float32))
+    stab = Stabilised(
+        np.zeros((5, 2, 3)),
+        np.array([1, 1, 0.1, 1, 1], np.float32),
+        np.zeros(5, np.float32),
+        np.array([0, np.nan, np.nan, 0.5, 9.0], np.float32),
+    )
     assert flags(stab, params) == ["registration failed at frame 2"]
     assert flags(replace(stab, motion=np.full(5, 25, np.float32)), params)[-1] == "head moved 25 px"
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from mer_pipeline.errors import UserError
 from mer_pipeline.config import FlowParams, TVL1Params
+from mer_pipeline.errors import UserError
 from mer_pipeline.modalities.optical_flow import flow_pairs, optical_strain
 from mer_pipeline.modalities.tvl1 import Schedule, median_filter, tvl1_flow, warp
 
@@ -22,8 +22,13 @@ def textured(size=96, seed=0):
 
 def _shifted_pair():
     img = textured()
-    moved = cv2.warpAffine(img, np.float32([[1, 0, 1.3], [0, 1, -0.6]]), img.shape[::-1], flags=cv2.INTER_CUBIC,
-                           borderMode=cv2.BORDER_REFLECT)
+    moved = cv2.warpAffine(
+        img,
+        np.float32([[1, 0, 1.3], [0, 1, -0.6]]),
+        img.shape[::-1],
+        flags=cv2.INTER_CUBIC,
+        borderMode=cv2.BORDER_REFLECT,
+    )
     return torch.from_numpy(img)[None, None], torch.from_numpy(moved)[None, None]
 
 
@@ -48,8 +53,9 @@ def test_the_default_schedule_recovers_a_large_motion():
     from skimage import data as skdata
 
     img = cv2.cvtColor(skdata.astronaut()[:224, 100:324], cv2.COLOR_RGB2GRAY).astype(np.float32)
-    moved = cv2.warpAffine(img, np.float32([[1, 0, 12], [0, 1, -6]]), (224, 224), flags=cv2.INTER_CUBIC,
-                           borderMode=cv2.BORDER_REFLECT)
+    moved = cv2.warpAffine(
+        img, np.float32([[1, 0, 12], [0, 1, -6]]), (224, 224), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT
+    )
     p = FlowParams()
     assert p.coarse_iterations < p.iterations
     flow = tvl1_flow(torch.from_numpy(img)[None, None], torch.from_numpy(moved)[None, None], p.solver())
@@ -111,8 +117,11 @@ def test_compile_failure_is_one_line(monkeypatch):
     monkeypatch.setattr(tvl1, "_compiled", {})
     monkeypatch.setattr(torch, "compile", lambda fn, **kw: broken)
     a, b = _shifted_pair()
-    with pytest.raises(UserError, match=r"^optical_flow.compile: torch.compile failed on cpu \(InductorError: "
-                                        r"CppCompileError: C\+\+ compile error\); set compile: false$"):
+    with pytest.raises(
+        UserError,
+        match=r"^optical_flow.compile: torch.compile failed on cpu \(InductorError: "
+        r"CppCompileError: C\+\+ compile error\); set compile: false$",
+    ):
         tvl1_flow(a, b, TVL1Params(scales=1, warps=1, iterations=2, compile=True))
 
 
@@ -141,8 +150,13 @@ def test_strain_of_a_pure_shear_and_translation():
 
 def test_opencv_method_is_selectable_and_close():
     img = textured()
-    moved = cv2.warpAffine(img, np.float32([[1, 0, 0.8], [0, 1, 0.4]]), img.shape[::-1], flags=cv2.INTER_CUBIC,
-                           borderMode=cv2.BORDER_REFLECT)
+    moved = cv2.warpAffine(
+        img,
+        np.float32([[1, 0, 0.8], [0, 1, 0.4]]),
+        img.shape[::-1],
+        flags=cv2.INTER_CUBIC,
+        borderMode=cv2.BORDER_REFLECT,
+    )
     a = torch.from_numpy(img / 255)[None, None].float().expand(1, 3, -1, -1)
     b = torch.from_numpy(moved / 255)[None, None].float().expand(1, 3, -1, -1)
     ours = flow_pairs(a, b, FlowParams(method="torch"))
@@ -155,10 +169,15 @@ def test_opencv_method_is_selectable_and_close():
         FlowParams(method="farneback")
 
 
-@pytest.mark.parametrize("bad, message", [({"coarse_iterations": 0}, "coarse_iterations must be an integer >= 1"),
-                                          ({"iterations": 0}, "iterations must be an integer >= 1"),
-                                          ({"scales": 1.5}, "scales must be an integer >= 1"),
-                                          ({"zoom": 1.0}, r"zoom must be in \(0, 1\)")])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"coarse_iterations": 0}, "coarse_iterations must be an integer >= 1"),
+        ({"iterations": 0}, "iterations must be an integer >= 1"),
+        ({"scales": 1.5}, "scales must be an integer >= 1"),
+        ({"zoom": 1.0}, r"zoom must be in \(0, 1\)"),
+    ],
+)
 def test_bad_solver_settings_fail_when_params_are_built(bad, message):
     with pytest.raises(UserError, match=message):
         FlowParams(**bad)

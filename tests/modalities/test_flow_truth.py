@@ -4,8 +4,8 @@ import cv2
 import numpy as np
 import torch
 
-from mer_pipeline.evaluation.flow_truth import aligned_ground_truth, mean_epe, onset_apex_pairs
 from mer_pipeline.config import FlowParams
+from mer_pipeline.evaluation.flow_truth import aligned_ground_truth, mean_epe, onset_apex_pairs
 from mer_pipeline.modalities.optical_flow import flow_pairs, to_gray255
 
 
@@ -23,8 +23,14 @@ def test_torch_tvl1_epe_against_opencv(tiny_faces, tiny_synth):
     ours = mean_epe(flow_pairs(first, second, FlowParams()), truths, masks)
     g0, g1 = to_gray255(first), to_gray255(second)
     defaults = cv2.optflow.DualTVL1OpticalFlow_create()  # OpenCV's own defaults
-    ref_flows = torch.stack([torch.from_numpy(defaults.calc(a[0].round().byte().numpy(), b[0].round().byte().numpy(),
-                                                            None)).permute(2, 0, 1) for a, b in zip(g0, g1)])
+    ref_flows = torch.stack(
+        [
+            torch.from_numpy(defaults.calc(a[0].round().byte().numpy(), b[0].round().byte().numpy(), None)).permute(
+                2, 0, 1
+            )
+            for a, b in zip(g0, g1)
+        ]
+    )
     ref_defaults = mean_epe(ref_flows, truths, masks)
     ref_matched = mean_epe(flow_pairs(first, second, FlowParams(method="opencv")), truths, masks)
     assert ours <= 1.10 * ref_matched, (ours, ref_matched)  # the same algorithm and settings as OpenCV's

@@ -7,15 +7,18 @@ import zarr
 
 from mer_pipeline.config import ModalitiesParams, read_yaml
 from mer_pipeline.errors import UserError
-from mer_pipeline.modalities.mesti import mesti
 from mer_pipeline.modalities.base import clip_from_frames
+from mer_pipeline.modalities.mesti import mesti
 from mer_pipeline.modalities.registry import known
 from mer_pipeline.modalities.task import run_modality
 from mer_pipeline.store import faces as faces_store
 from mer_pipeline.store import modality as modality_store
 
-PARAMS = {"mesti": {"scaling": "signed"}, "optical_flow": {"iterations": 5, "warps": 2, "scales": 2},
-          "apex_frame": {"scaling": "unit"}}
+PARAMS = {
+    "mesti": {"scaling": "signed"},
+    "optical_flow": {"iterations": 5, "warps": 2, "scales": 2},
+    "apex_frame": {"scaling": "unit"},
+}
 
 
 def settings(**kw):
@@ -27,7 +30,11 @@ def test_store_matches_the_formula_and_reruns_compute_nothing(tiny_faces, tmp_pa
     result = run_modality("mesti", tiny_faces, out, settings())
     assert (result["computed"], result["kept"]) == (8, 0)
     root = zarr.open_group(str(out), mode="r")
-    assert modality_store.present(root).all() and root["image"].shape == (8, 3, 64, 64) and root["raw"].shape == (8, 3, 128, 128)
+    assert (
+        modality_store.present(root).all()
+        and root["image"].shape == (8, 3, 64, 64)
+        and root["raw"].shape == (8, 3, 128, 128)
+    )
     faces = faces_store.open_existing(tiny_faces)
     clip_id = str(root["sample"][2])
     frames, entry = faces_store.read_entry(faces, clip_id)
@@ -54,8 +61,15 @@ def test_every_store_opens_in_xarray_as_a_dataset_of_clips(name, tiny_faces, tmp
         ds = xr.open_zarr(out)
     faces = faces_store.open_existing(tiny_faces)
     ids = list(faces_store.complete_entries(faces))
-    assert list(ds["sample"].values) == ids and set(ds.coords) >= {"sample", "subject", "dataset", "emotion",
-                                                                    "label3", "label5", "key_frame"}
+    assert list(ds["sample"].values) == ids and set(ds.coords) >= {
+        "sample",
+        "subject",
+        "dataset",
+        "emotion",
+        "label3",
+        "label5",
+        "key_frame",
+    }
     assert ds.sizes["y"] == 64 and ds.sizes["raw_y"] == 128 and "hex" not in ds.sizes
     clip = ids[3]
     one = ds.sel(sample=clip)
@@ -63,8 +77,12 @@ def test_every_store_opens_in_xarray_as_a_dataset_of_clips(name, tiny_faces, tmp
     root = zarr.open_group(str(out), mode="r")
     for image in root.attrs["images"]:
         np.testing.assert_array_equal(one[image].values, root[image][3])
-    assert (str(one["subject"].values), str(one["dataset"].values), str(one["emotion"].values),
-            int(one["label3"].values)) == (entry.subject, entry.dataset, entry.emotion, entry.label3)
+    assert (
+        str(one["subject"].values),
+        str(one["dataset"].values),
+        str(one["emotion"].values),
+        int(one["label3"].values),
+    ) == (entry.subject, entry.dataset, entry.emotion, entry.label3)
     assert int(one["key_frames"].sel(key_frame="offset")) == entry.offset
     assert str(one["content_key"].values) == modality_store.sample_key(root, 3) and int(one["done"]) == 1
 

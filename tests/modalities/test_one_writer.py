@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from test_modality_task import PARAMS, settings
 
 from mer_pipeline.config import ModalitiesParams
 from mer_pipeline.errors import UserError
@@ -18,7 +19,6 @@ from mer_pipeline.store import modality as modality_store
 from mer_pipeline.store.cache import Cache
 from mer_pipeline.store.opening import open_writable
 from mer_pipeline.training.data import load_samples
-from test_modality_task import PARAMS, settings
 
 HOLD = """
 import sys, time
@@ -60,8 +60,11 @@ def test_a_sample_written_for_other_params_is_never_read_or_published_as_the_sto
     clip = facts.clip_ids[2]
 
     assert stale_samples(out) == [clip]
-    for read in (lambda: check_current(out), lambda: load_samples(stores, ["synthetic"], ["mesti"], "label3", 64),
-                 lambda: write_preview(stores, "synthetic", ["mesti"], tmp_path / "preview.png")):
+    for read in (
+        lambda: check_current(out),
+        lambda: load_samples(stores, ["synthetic"], ["mesti"], "label3", 64),
+        lambda: write_preview(stores, "synthetic", ["mesti"], tmp_path / "preview.png"),
+    ):
         with pytest.raises(UserError, match=rf"mesti.zarr: 1 sample \({clip}\) was written for other params"):
             read()
     pushed = push_modality("mesti", out, Cache(str(tmp_path / "cache")))

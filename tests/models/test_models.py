@@ -59,8 +59,9 @@ def test_ablation_switches_remove_what_they_name():
     blocks = [m for m in no_res.modules() if isinstance(m, ResidualAttentionBlock)]
     assert all(not b.residual and isinstance(b.shortcut, torch.nn.Identity) for b in blocks)
     block = blocks[1]  # changes width: with the residual path the projection shortcut exists
-    assert isinstance([m for m in full.modules() if isinstance(m, ResidualAttentionBlock)][1].shortcut,
-                      torch.nn.Sequential)
+    assert isinstance(
+        [m for m in full.modules() if isinstance(m, ResidualAttentionBlock)][1].shortcut, torch.nn.Sequential
+    )
     block.eval()
     x = torch.randn(1, 64, 8, 8)
     torch.testing.assert_close(block(x), F.relu(block.attention(block.body(x))))  # no x added back

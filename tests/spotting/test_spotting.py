@@ -52,8 +52,21 @@ def test_region_masks_sit_where_the_face_parts_are(tiny_faces):
 
 
 def row(**kw):
-    base = dict(clip_id="s/c", subject="s", onset=10, offset=30, index_apex=20, index_source="annotated",
-                spotted_apex=20, spotted_source="spotted", peak_frame=20, region="mouth", peak=1.0, floor=0.05, flags="")
+    base = dict(
+        clip_id="s/c",
+        subject="s",
+        onset=10,
+        offset=30,
+        index_apex=20,
+        index_source="annotated",
+        spotted_apex=20,
+        spotted_source="spotted",
+        peak_frame=20,
+        region="mouth",
+        peak=1.0,
+        floor=0.05,
+        flags="",
+    )
     return SpotRow(**{**base, **kw})
 
 
@@ -85,15 +98,19 @@ def test_no_motion_falls_back_to_the_middle(tiny_faces):
 
 def test_spotting_finds_the_true_apex_on_the_tiny_synthetic_data(tiny_faces, tiny_synth, tmp_path):
     truth = ground_truth_apexes(tiny_synth)
-    result = spot_store(tiny_faces, tmp_path / "spot", tmp_path / "metrics.json", SpottingParams(), "synthetic",
-                        truth)
+    result = spot_store(tiny_faces, tmp_path / "spot", tmp_path / "metrics.json", SpottingParams(), "synthetic", truth)
     assert result["vs_truth"]["clips"] == 8
     assert result["vs_truth"]["mae_frames"] <= 1.0 and result["vs_truth"]["within_2"] >= 0.9
     assert json.loads((tmp_path / "metrics.json").read_text())["vs_truth"] == result["vs_truth"]
     table = read_spots(tmp_path / "spot" / "apexes.csv")
     assert len(table) == 8 and all(r.onset <= r.spotted_apex <= r.offset for r in table.values())
-    assert {p.name for p in (tmp_path / "spot").iterdir()} >= {"apexes.csv", "curves.json", "audit.csv",
-                                                                "audit.png", "problems.csv"}
+    assert {p.name for p in (tmp_path / "spot").iterdir()} >= {
+        "apexes.csv",
+        "curves.json",
+        "audit.csv",
+        "audit.png",
+        "problems.csv",
+    }
     curves = json.loads((tmp_path / "spot" / "curves.json").read_text())
     assert all(len(curves[c]) == r.offset - r.onset + 1 for c, r in table.items())
 
@@ -105,8 +122,16 @@ def test_curves_are_engine_items_kept_shared_and_never_read_damaged(tiny_faces, 
     cache = CacheParams(str(tmp_path / "shared"))
 
     def run(name: str, curves: str = "curves") -> tuple[dict, dict[str, bytes]]:
-        result = spot_store(tiny_faces, tmp_path / name, tmp_path / f"{name}.json", SpottingParams(), "synthetic",
-                            truth, curves_dir=tmp_path / curves, cache=cache)
+        result = spot_store(
+            tiny_faces,
+            tmp_path / name,
+            tmp_path / f"{name}.json",
+            SpottingParams(),
+            "synthetic",
+            truth,
+            curves_dir=tmp_path / curves,
+            cache=cache,
+        )
         files = {f: (tmp_path / name / f).read_bytes() for f in ("apexes.csv", "curves.json", "audit.csv")}
         return result["curves"], files
 
@@ -128,8 +153,9 @@ def test_curves_are_engine_items_kept_shared_and_never_read_damaged(tiny_faces, 
 
 
 def test_apex_choice_recomputes_only_moved_apexes_and_records_them(tiny_faces, tmp_path):
-    s = ModalitiesParams(size=32, device="cpu", params={"mesti": {"scaling": "signed"},
-                                                        "dynamic_image": {"scaling": "signed"}})
+    s = ModalitiesParams(
+        size=32, device="cpu", params={"mesti": {"scaling": "signed"}, "dynamic_image": {"scaling": "signed"}}
+    )
     root = faces_store.open_existing(tiny_faces)
     entries = [faces_store.entry(root, c) for c in faces_store.complete_entries(root)]
     moved = sum(e.key_frames.apex != e.key_frames.offset // 2 for e in entries)
@@ -150,8 +176,17 @@ def test_spotted_store_reads_the_apex_table(tiny_faces, tmp_path):
     s = ModalitiesParams(size=32, device="cpu", params={"mesti": {"scaling": "signed"}})
     root = faces_store.open_existing(tiny_faces)
     entries = [faces_store.entry(root, c) for c in faces_store.complete_entries(root)]
-    rows = [row(clip_id=e.clip_id, onset=e.onset, offset=e.offset, index_apex=e.apex, spotted_apex=e.onset + 1,
-                peak_frame=e.onset + 1) for e in entries]
+    rows = [
+        row(
+            clip_id=e.clip_id,
+            onset=e.onset,
+            offset=e.offset,
+            index_apex=e.apex,
+            spotted_apex=e.onset + 1,
+            peak_frame=e.onset + 1,
+        )
+        for e in entries
+    ]
     write_spots(tmp_path / "apexes.csv", rows)
     out = tmp_path / "mesti-spotted.zarr"
     result = run_modality("mesti-spotted", tiny_faces, out, s, apex="spotted", apex_table=tmp_path / "apexes.csv")

@@ -7,14 +7,33 @@ from mer_pipeline.store.records import FacesEntry, KeyFrames
 
 
 def entry(clip_id: str, apex: int = 1) -> FacesEntry:
-    return FacesEntry(clip_id=clip_id, subject=clip_id.split("/")[0], dataset="d", emotion="happiness", label3=1,
-                      label5=1, onset=10, apex=10 + apex, offset=14, apex_source="annotated",
-                      key_frames=KeyFrames(0, apex, 4), reference_index=0, fps=200.0, frames=["a.jpg"],
-                      input_sha256="x", content_key="k", transform=[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]],
-                      eye_centres_aligned=[[1.0, 2.0], [3.0, 2.0]], landmarks=[[0.5, 0.25]],
-                      transforms=[[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]] * 5, stabilise="registration", faces_found=1,
-                      face_rule="largest", tracking={"scores": [1.0] * 5, "motion": [0.0] * 5,
-                                                     "check": [0.0, None, None, None, 0.5]}, flags=[])
+    return FacesEntry(
+        clip_id=clip_id,
+        subject=clip_id.split("/")[0],
+        dataset="d",
+        emotion="happiness",
+        label3=1,
+        label5=1,
+        onset=10,
+        apex=10 + apex,
+        offset=14,
+        apex_source="annotated",
+        key_frames=KeyFrames(0, apex, 4),
+        reference_index=0,
+        fps=200.0,
+        frames=["a.jpg"],
+        input_sha256="x",
+        content_key="k",
+        transform=[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]],
+        eye_centres_aligned=[[1.0, 2.0], [3.0, 2.0]],
+        landmarks=[[0.5, 0.25]],
+        transforms=[[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]] * 5,
+        stabilise="registration",
+        faces_found=1,
+        face_rule="largest",
+        tracking={"scores": [1.0] * 5, "motion": [0.0] * 5, "check": [0.0, None, None, None, 0.5]},
+        flags=[],
+    )
 
 
 def test_round_trip_and_one_file_per_array(tmp_path):
@@ -24,8 +43,9 @@ def test_round_trip_and_one_file_per_array(tmp_path):
     read, meta = faces_store.read_entry(faces_store.open_existing(tmp_path / "s.zarr"), "sub01/EP01")
     np.testing.assert_array_equal(read, frames)
     assert meta == entry("sub01/EP01", apex=3)  # every field round-trips through the attributes
-    chunk_files = [p for p in (tmp_path / "s.zarr/clips/sub01/EP01/frames").rglob("*") if p.is_file()
-                   and p.name != "zarr.json"]
+    chunk_files = [
+        p for p in (tmp_path / "s.zarr/clips/sub01/EP01/frames").rglob("*") if p.is_file() and p.name != "zarr.json"
+    ]
     assert len(chunk_files) == 1  # one shard per clip keeps DVC hashing fast
     assert list(faces_store.complete_entries(root)) == ["sub01/EP01"]
 
@@ -61,7 +81,9 @@ def test_stale_store_is_rebuilt_and_foreign_folders_refused(tmp_path):
     faces = {"params_hash": "abc", "kind": "faces"}
     root = faces_store.open_store(tmp_path / "s.zarr", faces)
     faces_store.write_entry(root, entry("sub01/A"), np.zeros((1, 4, 4, 3), np.uint8))
-    assert list(faces_store.complete_entries(faces_store.open_store(tmp_path / "s.zarr", faces))) == ["sub01/A"]  # reused
+    assert list(faces_store.complete_entries(faces_store.open_store(tmp_path / "s.zarr", faces))) == [
+        "sub01/A"
+    ]  # reused
     rebuilt = faces_store.open_store(tmp_path / "s.zarr", {**faces, "params_hash": "def"})
     assert list(faces_store.complete_entries(rebuilt)) == [] and rebuilt.attrs["params_hash"] == "def"
     (tmp_path / "junk.zarr").mkdir()

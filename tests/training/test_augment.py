@@ -32,8 +32,9 @@ def test_flip_mirrors_flow_u_and_nothing_else():
     assert out[0, 1, 0, -1] == pytest.approx(0.9) and out[0, 0, 0, -1] == pytest.approx(0.1)  # moved, u negated
     assert out[0, 2, 5, 5] == pytest.approx(0.2)  # strain is a scalar
     signed = torch.rand(1, 3, S, S)
-    torch.testing.assert_close(flip_horizontal(signed, CHANNEL_KINDS["signed"], torch.tensor([True])),
-                               signed.flip(-1))  # images and signed maps are only mirrored
+    torch.testing.assert_close(
+        flip_horizontal(signed, CHANNEL_KINDS["signed"], torch.tensor([True])), signed.flip(-1)
+    )  # images and signed maps are only mirrored
     torch.testing.assert_close(flip_horizontal(x, FLOW, torch.tensor([False])), x)
 
 
@@ -53,8 +54,12 @@ def test_rotation_moves_content_like_torchvision_and_fills_neutral_corners():
     out = rotate(img, CHANNEL_KINDS["unit"], torch.tensor([90.0]))
     ref = TF.rotate(img, 90.0, interpolation=TF.InterpolationMode.BILINEAR)
     assert out[0, 0].argmax() == ref[0, 0].argmax() == (S // 2 - 8) * S + S // 2  # above the centre
-    for kinds, neutral in ((CHANNEL_KINDS["signed"], (0.5,) * 3), (FLOW, (0.5, 0.5, 0.0)),
-                           (CHANNEL_KINDS["positive"], (0.0,) * 3), (CHANNEL_KINDS["unit"], (0.0,) * 3)):
+    for kinds, neutral in (
+        (CHANNEL_KINDS["signed"], (0.5,) * 3),
+        (FLOW, (0.5, 0.5, 0.0)),
+        (CHANNEL_KINDS["positive"], (0.0,) * 3),
+        (CHANNEL_KINDS["unit"], (0.0,) * 3),
+    ):
         out = rotate(torch.rand(1, 3, S, S), kinds, torch.tensor([45.0]))
         assert out[0, :, 0, 0].tolist() == pytest.approx(list(neutral), abs=1e-6), kinds
 

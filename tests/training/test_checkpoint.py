@@ -5,8 +5,17 @@ from mer_pipeline.errors import UserError
 from mer_pipeline.models import create_model
 from mer_pipeline.training.checkpoint import load_checkpoint, save_checkpoint
 
-META = {"model": "meganet", "num_classes": 3, "in_chans": 3, "model_params": {"blocks": 2}, "class_names": ["a", "b", "c"],
-        "modalities": ["mesti"], "input_size": 64, "package_version": "0", "fold": "s1"}
+META = {
+    "model": "meganet",
+    "num_classes": 3,
+    "in_chans": 3,
+    "model_params": {"blocks": 2},
+    "class_names": ["a", "b", "c"],
+    "modalities": ["mesti"],
+    "input_size": 64,
+    "package_version": "0",
+    "fold": "s1",
+}
 
 
 def test_round_trip_weights_only(tmp_path):

@@ -31,14 +31,20 @@ def base(tiny_faces, tmp_path_factory):
     """A mesti store of the tiny dataset and the params dict of a 2-seed LOSO experiment on it."""
     root = tmp_path_factory.mktemp("folds")
     stores = root / "modalities"
-    run_modality("mesti", tiny_faces, stores / "synthetic" / "mesti.zarr",
-                 ModalitiesParams(size=48, device="cpu", params={"mesti": {"scaling": "signed"}}))
+    run_modality(
+        "mesti",
+        tiny_faces,
+        stores / "synthetic" / "mesti.zarr",
+        ModalitiesParams(size=48, device="cpu", params={"mesti": {"scaling": "signed"}}),
+    )
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["modalities"]["out"] = str(stores)
-    params["train"].update(device="cpu", profiles={"cpu": {"epochs": 6, "input_size": 32, "seeds": [0, 1]}},
-                           batch_size=4)
-    params["experiments"] = {"tiny": {"model": "meganet", "modalities": ["mesti"], "datasets": ["synthetic"],
-                                      "model_params": {"blocks": 2}}}
+    params["train"].update(
+        device="cpu", profiles={"cpu": {"epochs": 6, "input_size": 32, "seeds": [0, 1]}}, batch_size=4
+    )
+    params["experiments"] = {
+        "tiny": {"model": "meganet", "modalities": ["mesti"], "datasets": ["synthetic"], "model_params": {"blocks": 2}}
+    }
     params["pipeline"]["experiments"] = ["tiny"]
     params["cache"]["url"] = ""
     return root, params
@@ -85,13 +91,13 @@ def test_a_run_computes_every_fold_job_and_a_rerun_keeps_them(reference):
     assert any(name.startswith("weights/") for name in arrays)  # the last seed's last fold: train.save_checkpoints
     assert not any(n.startswith("weights/") for n in read_entry(entries(folder)[0].read_bytes())[0])
     ckpt = torch.load(folder / "experiments" / "tiny" / "checkpoint.pt", weights_only=True)["state_dict"]
-    assert set(ckpt) == {n[len("weights/"):] for n in arrays if n.startswith("weights/")}
+    assert set(ckpt) == {n[len("weights/") :] for n in arrays if n.startswith("weights/")}
     assert all(torch.equal(v, torch.from_numpy(arrays["weights/" + k])) for k, v in ckpt.items())
+
 
 def test_sigkill_then_rerun_trains_only_the_missing_folds(base, reference, tmp_path):
     params_in(base, tmp_path)
-    cmd = [*CLI, "train", "-e", "tiny", "--params", str(tmp_path / "params.yaml"),
-           "--json"]
+    cmd = [*CLI, "train", "-e", "tiny", "--params", str(tmp_path / "params.yaml"), "--json"]
     run = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
     deadline = time.monotonic() + 300
     while not entries(tmp_path) and run.poll() is None and time.monotonic() < deadline:
@@ -129,8 +135,12 @@ def test_push_then_pull_gives_the_colleague_every_fold(base, reference, tmp_path
     params_in(base, tmp_path / "bob", cache)
 
     def cli(folder: Path, *args: str) -> dict:
-        done = subprocess.run([*CLI, "cache", *args, "--params",
-                               str(folder / "params.yaml"), "--json"], capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [*CLI, "cache", *args, "--params", str(folder / "params.yaml"), "--json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return json.loads(done.stdout)
 
     assert cli(tmp_path / "alice", "push")["folds_pushed"] == JOBS

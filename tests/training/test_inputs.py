@@ -14,9 +14,13 @@ def test_a_group_reads_each_store_of_each_dataset_once(repo_params):
     assert f"{out}/casme2/optical_flow.zarr" in stores and f"{out}/samm/apex_frame.zarr" in stores
     assert len(stores) == len(set(stores)) == 2 * 6  # the apex -> offset flow image is the flow store's
     assert [p.as_posix() for p in group_stores(repo_params, "table3_composite")] == [
-        f"{out}/{d}/mesti.zarr" for d in ("casme2", "samm", "smic-hs")]
+        f"{out}/{d}/mesti.zarr" for d in ("casme2", "samm", "smic-hs")
+    ]
     assert [p.name for p in group_stores(repo_params, "synthetic_apex")] == [
-        "mesti-middle.zarr", "mesti-spotted.zarr", "mesti.zarr"]
+        "mesti-middle.zarr",
+        "mesti-spotted.zarr",
+        "mesti.zarr",
+    ]
 
 
 def test_links_are_relative_and_replaced_whole(repo_params, tmp_path, monkeypatch):

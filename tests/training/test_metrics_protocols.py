@@ -60,5 +60,5 @@ def test_focal_loss():
     target = torch.tensor([0, 2])
     torch.testing.assert_close(focal_loss(logits, target, gamma=0.0), F.cross_entropy(logits, target))
     p = torch.softmax(logits, 1)[[0, 1], target]
-    torch.testing.assert_close(focal_loss(logits, target, 2.0), (-(1 - p) ** 2 * p.log()).mean())
+    torch.testing.assert_close(focal_loss(logits, target, 2.0), (-((1 - p) ** 2) * p.log()).mean())
     assert focal_loss(logits, target, 2.0) < F.cross_entropy(logits, target)  # easy examples down-weighted

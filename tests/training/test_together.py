@@ -23,8 +23,9 @@ def data(n: int, seed: int):
 
 def no_dropout_net(seed: int) -> nn.Module:
     torch.manual_seed(seed)
-    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                         nn.Linear(4, 2))
+    return nn.Sequential(
+        nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2)
+    )
 
 
 def same_weights(a: nn.Module, b: nn.Module) -> bool:
@@ -37,8 +38,15 @@ def test_jobs_trained_together_train_as_they_would_alone():
     m1, m2 = no_dropout_net(1), no_dropout_net(2)
     a1, a2 = copy.deepcopy(m1), copy.deepcopy(m2)
     losses = {1: [], 2: []}
-    train_together([Job(m1, x1, y1, 11, lambda e, loss: losses[1].append((e, loss))),
-                    Job(m2, x2, y2, 22, lambda e, loss: losses[2].append((e, loss)))], KINDS, RECIPE, CPU)
+    train_together(
+        [
+            Job(m1, x1, y1, 11, lambda e, loss: losses[1].append((e, loss))),
+            Job(m2, x2, y2, 22, lambda e, loss: losses[2].append((e, loss))),
+        ],
+        KINDS,
+        RECIPE,
+        CPU,
+    )
     alone = {1: [], 2: []}
     train(a1, x1, y1, KINDS, RECIPE, CPU, 11, on_epoch=lambda e, loss: alone[1].append((e, loss)))
     train(a2, x2, y2, KINDS, RECIPE, CPU, 22, on_epoch=lambda e, loss: alone[2].append((e, loss)))
@@ -49,6 +57,7 @@ def test_jobs_trained_together_train_as_they_would_alone():
 
 def test_a_group_with_dropout_trains_each_job_as_alone():
     """Each job draws dropout from its own state of the global generator, swapped in for its turns."""
+
     def nets():
         models = []
         for seed in (5, 6):

@@ -30,14 +30,23 @@ def trained(tiny_faces, tmp_path_factory):
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["modalities"]["out"] = str(stores)
     params["spotting"]["metrics"] = str(root / "metrics")
-    params["train"].update(out=str(root / "experiments"), metrics=str(root / "metrics"), folds=str(root / "folds"),
-                           device="cpu",
-                           profiles={"cpu": {"epochs": 2, "input_size": 32, "seeds": [0, 1]}}, batch_size=4)
-    params["experiments"] = {"tiny": {"model": "meganet", "modalities": ["mesti"], "datasets": ["synthetic"],
-                                      "model_params": {"blocks": 2}},
-                             "tiny_ablation": {"model": "meganet", "modalities": ["mesti"], "datasets": ["synthetic"],
-                                               "variants": {"no_sa": {"self_attention": False},
-                                                            "no_res": {"residual": False}}}}
+    params["train"].update(
+        out=str(root / "experiments"),
+        metrics=str(root / "metrics"),
+        folds=str(root / "folds"),
+        device="cpu",
+        profiles={"cpu": {"epochs": 2, "input_size": 32, "seeds": [0, 1]}},
+        batch_size=4,
+    )
+    params["experiments"] = {
+        "tiny": {"model": "meganet", "modalities": ["mesti"], "datasets": ["synthetic"], "model_params": {"blocks": 2}},
+        "tiny_ablation": {
+            "model": "meganet",
+            "modalities": ["mesti"],
+            "datasets": ["synthetic"],
+            "variants": {"no_sa": {"self_attention": False}, "no_res": {"residual": False}},
+        },
+    }
     params["pipeline"]["experiments"] = ["tiny", "tiny_ablation"]
     params = Params.from_dict(params)
     result = train_stage(params, "tiny")
@@ -99,8 +108,9 @@ def test_dvc_reads_the_metrics(trained, tmp_path):
     root, _, _ = trained
     subprocess.run([sys.executable, "-m", "dvc", "init", "--no-scm", "-q"], cwd=root, check=True)
     (root / "dvc.yaml").write_text(yaml.safe_dump({"metrics": ["metrics/tiny.json"]}))
-    out = subprocess.run([sys.executable, "-m", "dvc", "metrics", "show", "--json"], cwd=root, check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "dvc", "metrics", "show", "--json"], cwd=root, check=True, capture_output=True, text=True
+    ).stdout
     shown = json.loads(out)
     data = next(iter(shown.values()))["data"]["metrics/tiny.json"]["data"]
     assert data == json.loads((root / "metrics" / "tiny.json").read_text())
@@ -108,9 +118,14 @@ def test_dvc_reads_the_metrics(trained, tmp_path):
 
 def write_spotting_metrics(root):
     """A spotting stage's metrics file, as spotting/stage.py writes it."""
-    spot = {"clips": 8, "noise_floor_px": 0.07, "no_motion": 1, "flagged": 2,
-            "vs_annotated": {"clips": 8, "mae_frames": 0.5, "within_2": 1.0, "max_frames": 2},
-            "vs_truth": {"clips": 8, "mae_frames": 0.375, "within_2": 0.875, "max_frames": 3}}
+    spot = {
+        "clips": 8,
+        "noise_floor_px": 0.07,
+        "no_motion": 1,
+        "flagged": 2,
+        "vs_annotated": {"clips": 8, "mae_frames": 0.5, "within_2": 1.0, "max_frames": 2},
+        "vs_truth": {"clips": 8, "mae_frames": 0.375, "within_2": 0.875, "max_frames": 3},
+    }
     (root / "metrics" / "spotting_synthetic.json").write_text(json.dumps(spot))
 
 
@@ -119,8 +134,16 @@ def test_report_has_every_table_and_figures(trained):
     write_spotting_metrics(root)
     result = report_stage(params, root / "report")
     md = (root / "report" / "report.md").read_text()
-    for title in ("Table I", "Table II", "Table III", "Table IV", "Table V", "Table VI", "Confusion matrices",
-                  "Gradient attention"):
+    for title in (
+        "Table I",
+        "Table II",
+        "Table III",
+        "Table IV",
+        "Table V",
+        "Table VI",
+        "Confusion matrices",
+        "Gradient attention",
+    ):
         assert title in md, title
     assert "0.913" in md  # the paper's CASME II UF1 beside ours
     assert "| FeatRef (2022) | 0.892 | 0.887 |" in md  # Table III's state-of-the-art rows, as published
@@ -129,7 +152,7 @@ def test_report_has_every_table_and_figures(trained):
     assert "| optical_flow_apex_offset |" in md  # Table I's seventh row (apex -> offset flow)
     assert "shared/" not in md and "MER_FACTS" not in md  # nothing outside the project
     assert (root / "report" / "report.html").read_text().count("<table>") == 7 + 1 + 3 + 1  # + spotting, per-subject,
-    assert "| synthetic | 8 | 0.38 | 87.5 % | 0.50 | 100.0 % | 1 | 2 |" in md                    # provenance
+    assert "| synthetic | 8 | 0.38 | 87.5 % | 0.50 | 100.0 % | 1 | 2 |" in md  # provenance
     assert "## Per subject" in md and "| synthetic/sub01 | 4 |" in md and "## Provenance" in md
     assert (root / "report" / "figures" / "folds_tiny.png").is_file()
     res = json.loads((root / "experiments" / "tiny" / "results.json").read_text())
@@ -141,8 +164,11 @@ def test_report_has_every_table_and_figures(trained):
     plots = root / "report" / "plots"  # what `dvc plots show` draws
     assert (plots / "train_loss" / "tiny.csv").read_text().splitlines()[0:1] == ["epoch,loss"]
     assert len((plots / "train_loss" / "tiny.csv").read_text().splitlines()) == 1 + 2  # 2 epochs
-    assert (plots / "per_subject" / "tiny_ablation-no_sa.csv").read_text().startswith("subject,clips,acc,uf1\n"
-                                                                                       "synthetic/sub01,4,")
+    assert (
+        (plots / "per_subject" / "tiny_ablation-no_sa.csv")
+        .read_text()
+        .startswith("subject,clips,acc,uf1\nsynthetic/sub01,4,")
+    )
 
 
 def test_the_report_covers_the_selected_groups_only(trained, tmp_path):
@@ -170,8 +196,10 @@ def test_a_pickled_checkpoint_leaves_out_its_figure_and_the_report_goes_on(train
     swapped = replace(params, train=replace(params.train, out=str(experiments)))
     result = report_stage(swapped, tmp_path / "report")
     md = (tmp_path / "report" / "report.md").read_text()
-    assert f"Gradient attention — tiny: left out ({experiments / 'tiny' / 'checkpoint.pt'}: not a weights-only " \
-           "checkpoint (UnpicklingError))." in md
+    assert (
+        f"Gradient attention — tiny: left out ({experiments / 'tiny' / 'checkpoint.pt'}: not a weights-only "
+        "checkpoint (UnpicklingError))." in md
+    )
     assert not (tmp_path / "report" / "figures" / "attention_tiny.png").exists()
     assert (tmp_path / "report" / "figures" / "attention_tiny_ablation-no_sa.png").is_file()  # the others still drawn
     assert result["figures"] == 8
@@ -181,29 +209,46 @@ def test_report_writes_the_readme_results_block(trained, tmp_path):
     root, params, _ = trained
     readme = tmp_path / "README.md"
     readme.write_text("intro\n<!-- results:begin -->\nold\n<!-- results:end -->\nrest\n")
-    report_stage(params, tmp_path / "report", readme)
+    report_stage(params, tmp_path / "report", (readme,))
     text = readme.read_text()
-    assert text.startswith("intro\n<!-- results:begin -->\n| experiment |") and text.endswith("<!-- results:end -->\nrest\n")
+    assert text.startswith("intro\n<!-- results:begin -->\n| experiment |") and text.endswith(
+        "<!-- results:end -->\nrest\n"
+    )
     assert "| tiny | meganet | mesti | loso | 3 |" in text and "old" not in text
     write_spotting_metrics(root)
-    readme.write_text("<!-- results:begin -->\n<!-- results:end -->\n<!-- spotting:begin -->\n<!-- spotting:end -->\n")
-    report_stage(params, tmp_path / "report", readme)
-    assert "| synthetic | 8 | 0.38 | 87.5 % |" in readme.read_text()
+    readme.write_text("<!-- results:begin -->\n<!-- results:end -->\n")
+    page = tmp_path / "spotting.md"
+    page.write_text("- list item\n  <!-- spotting:begin -->\n  <!-- spotting:end -->\n")
+    report_stage(params, tmp_path / "report", (readme, page))
+    assert "| tiny | meganet |" in readme.read_text() and "spotting" not in readme.read_text()
+    assert "\n  | synthetic | 8 | 0.38 | 87.5 % |" in page.read_text()  # indented as its marks, inside the item
     readme.write_text("no marks\n")
     with pytest.raises(UserError, match="no <!-- results:begin -->"):
-        report_stage(params, tmp_path / "report", readme)
+        report_stage(params, tmp_path / "report", (readme,))
 
 
 def test_experiment_groups_expand():
-    table = {"t1": {"model": ["vgg19", "resnet50"], "modalities": [["mesti"], ["apex_frame"]],
-                    "datasets": [["casme2"], ["samm"]], "protocol": "holdout", "classes": 5},
-             "t5": {"model": "meganet", "modalities": ["mesti"], "datasets": ["casme2", "samm"],
-                    "variants": {"full": {}, "no_ga": {"gradient_attention": False}}}}
+    table = {
+        "t1": {
+            "model": ["vgg19", "resnet50"],
+            "modalities": [["mesti"], ["apex_frame"]],
+            "datasets": [["casme2"], ["samm"]],
+            "protocol": "holdout",
+            "classes": 5,
+        },
+        "t5": {
+            "model": "meganet",
+            "modalities": ["mesti"],
+            "datasets": ["casme2", "samm"],
+            "variants": {"full": {}, "no_ga": {"gradient_attention": False}},
+        },
+    }
     exps = expand_experiments(table)
     assert len(exps) == 2 * 2 * 2 + 2
     assert exps["t1-vgg19-mesti-samm"] == ExperimentParams("vgg19", ("mesti",), ("samm",), "holdout", 5, {})
-    assert exps["t5-no_ga"].datasets == ("casme2", "samm") and exps["t5-no_ga"].model_params == \
-        MEGANetParams(gradient_attention=False)
+    assert exps["t5-no_ga"].datasets == ("casme2", "samm") and exps["t5-no_ga"].model_params == MEGANetParams(
+        gradient_attention=False
+    )
     with pytest.raises(UserError, match="protocol must be one of loso, holdout"):
         expand_experiments({"x": {"model": "meganet", "modalities": ["mesti"], "datasets": ["a"], "protocol": "kfold"}})
 
@@ -211,8 +256,14 @@ def test_experiment_groups_expand():
 def test_repo_experiments_are_all_valid(repo_params):
     exps = {name for group in repo_params.experiments.values() for name in group}
     assert len([e for e in exps if e.startswith("table1-")]) == 3 * 7 * 2  # both flow directions
-    assert {"table3-casme2", "table4-samm", "table5-smic-hs-residual_only", "table6-samm-blocks4",
-            "table2_vgg19-dynamic_image-samm", "table1-vgg19-optical_flow_apex_offset-casme2"} <= exps
+    assert {
+        "table3-casme2",
+        "table4-samm",
+        "table5-smic-hs-residual_only",
+        "table6-samm-blocks4",
+        "table2_vgg19-dynamic_image-samm",
+        "table1-vgg19-optical_flow_apex_offset-casme2",
+    } <= exps
     assert set(repo_params.pipeline.experiments) <= set(repo_params.experiments)
 
 
@@ -220,12 +271,19 @@ def test_folds_trained_together_give_the_bytes_of_folds_trained_alone(trained, t
     root, params, _ = trained
 
     def run(name: str) -> tuple[list[list[str]], list[list[str]]]:
-        t = replace(params.train, folds_at_once=2, out=str(tmp_path / name), metrics=str(tmp_path / name / "m"),
-                    folds=str(tmp_path / name / "folds"))
+        t = replace(
+            params.train,
+            folds_at_once=2,
+            out=str(tmp_path / name),
+            metrics=str(tmp_path / name / "m"),
+            folds=str(tmp_path / name / "folds"),
+        )
         train_stage(replace(params, train=t), "tiny")
         folder = tmp_path / name / "tiny"
-        return ([line.split(",") for line in (folder / "predictions.csv").read_text().splitlines()],
-                [line.split(",") for line in (folder / "train_loss.csv").read_text().splitlines()])
+        return (
+            [line.split(",") for line in (folder / "predictions.csv").read_text().splitlines()],
+            [line.split(",") for line in (folder / "train_loss.csv").read_text().splitlines()],
+        )
 
     (pred, losses), again = run("a"), run("b")
     assert (pred, losses) == again  # the same bytes on a rerun
