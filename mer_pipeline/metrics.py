@@ -1,4 +1,4 @@
-"""MER metrics on predictions pooled over all folds (MER_FACTS section 3).
+"""MER metrics on predictions pooled over all folds, as MEGC 2019 and the paper compute them.
 
 ACC: overall accuracy. UF1: per-class F1 = 2TP / (2TP + FP + FN) from TP/FP/FN pooled over all folds, averaged over
 the classes that occur in the ground truth or the predictions (sklearn's macro F1; a class of the label set that

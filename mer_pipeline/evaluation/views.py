@@ -86,7 +86,7 @@ def provenance_blocks(results: list[dict]) -> list[tuple]:
 
 
 def results_table(results: list[dict]) -> str:
-    """The default run's results as a Markdown table (mean ± std over seeds), for the README."""
+    """The default run's results as a Markdown table (mean ± std over seeds), for the README and the docs."""
     lines = [
         "| experiment | model | input | protocol | classes | ACC | UF1 | UAR | clips | seeds |",
         "|---|---|---|---|---|---|---|---|---|---|",
@@ -169,6 +169,6 @@ def spotting_blocks(metrics_dir: Path) -> list[tuple]:
 
 
 def spotting_table(metrics_dir: Path) -> str:
-    """The spotting results as a Markdown table, for the README."""
+    """The spotting results as a Markdown table, for the README and the docs."""
     lines = ["| " + " | ".join(SPOT_HEADER) + " |", "|" + "---|" * len(SPOT_HEADER)]
     return "\n".join(lines + ["| " + " | ".join(map(str, r)) + " |" for r in spotting_rows(metrics_dir)])

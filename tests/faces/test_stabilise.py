@@ -46,7 +46,7 @@ def test_registration_removes_the_head_motion(moving, landmarker):
     none = _residual(moving, "none", landmarker)
     registered = _residual(moving, "registration", landmarker)
     assert np.median(none) > 1.0  # the heads move, and the score sees it
-    assert np.median(registered) < 0.3 and registered.max() < 1.0  # at 128 px (the README measures at 224)
+    assert np.median(registered) < 0.3 and registered.max() < 1.0  # at 128 px (docs/faces.md measures at 224)
     assert np.median(registered) < 0.25 * np.median(none)
 
 

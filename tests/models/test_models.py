@@ -75,7 +75,7 @@ def test_block_count_widths_and_map_sizes(blocks, width, size):
 
 
 def test_parameter_count_and_bad_params():
-    assert parameter_count(create_model("meganet", 3)) == 1_341_586  # quoted in README
+    assert parameter_count(create_model("meganet", 3)) == 1_341_586  # quoted in docs/training.md
     with pytest.raises(UserError, match="model_params: unknown key"):
         create_model("meganet", 3, block=3)
     with pytest.raises(UserError, match="unknown model 'resnet18'"):
