@@ -1,5 +1,6 @@
 """Frame files of one clip folder, in true temporal order (by the integer in the name, never lexicographic)."""
 
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,15 +49,27 @@ def oversized(width: int, height: int) -> str | None:
     return None
 
 
+def header_problem(source: Path | bytes) -> str | None:
+    """Why a frame's header alone refuses it (over MAX_FRAME_PIXELS; a file or its bytes), read without decoding its
+    pixels. None when the header is fine, or is not one PIL reads (the decoder then says what is wrong)."""
+    try:
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
+            return oversized(img.width, img.height)
+    except Image.DecompressionBombError as exc:
+        return f"oversized ({exc})"
+    except (OSError, SyntaxError, ValueError):
+        return None
+
+
 def unreadable(path: Path) -> str | None:
     """Decode an image fully (after its header says it is not oversized); return why it cannot be used, or None
     when it is fine."""
     try:
         if path.stat().st_size == 0:
             return "empty file"
+        if why := header_problem(path):
+            return why
         with Image.open(path) as img:
-            if why := oversized(img.width, img.height):
-                return why
             img.load()
             if img.width < 8 or img.height < 8:
                 return f"image is only {img.width}x{img.height}"

@@ -7,7 +7,6 @@ faces entry is imported from here.
 """
 
 import hashlib
-import io
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,10 +14,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from mer_pipeline.config import FacesParams
-from mer_pipeline.datasets.frames import oversized
+from mer_pipeline.datasets.frames import header_problem
 from mer_pipeline.errors import ClipError
 from mer_pipeline.faces.align import apply_alignment, crop_similarity
 from mer_pipeline.faces.equalise import equalise
@@ -63,17 +61,6 @@ def read_frame_bytes(root: Path, files: tuple[str, ...], clip_id: str) -> tuple[
             raise ClipError(clip_id, f"frame {root / name} unreadable ({exc.strerror})") from None
         digest.update(raw[-1])
     return raw, digest.hexdigest()
-
-
-def header_problem(data: bytes) -> str | None:
-    """Why a frame file's header alone refuses it (over MAX_FRAME_PIXELS), read without decoding its pixels."""
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            return oversized(img.width, img.height)
-    except Image.DecompressionBombError as exc:
-        return f"oversized ({exc})"
-    except (OSError, SyntaxError, ValueError):
-        return None  # not an image PIL reads: the decoder says what is wrong
 
 
 def decode_frames(raw: list[bytes], root: Path, files: tuple[str, ...], clip_id: str) -> list[np.ndarray]:
