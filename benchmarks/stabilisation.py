@@ -1,9 +1,12 @@
 """Stabilisation methods compared on the synthetic ground truth (none / landmarks / registration).
 
-For each method, on the default synthetic dataset (params `synth`, head motion on) and on the same dataset without
-head motion: the residual rigid motion after stabilisation (px at 224, mean over the face-hull points; median and
-max over all frames of all clips), the jitter a method adds to still heads (same, on the motion-free copy), and the
-flow EPE of the expression (TV-L1 onset -> apex on the aligned faces against the true expression flow).
+For each method, on the default synthetic dataset (params `synth`, 2D head motion on), on the same dataset without
+head motion, and on a 3D set (the same clips with the head turning out of the image plane, yaw and pitch up to
+`--turn` degrees: synth `head_model: 3d`): the residual rigid motion after stabilisation (px at the aligned size, mean
+over the face mesh's points; median and max over all frames of all clips), the jitter a method adds to still heads
+(same, on the motion-free copy), the flow EPE of the expression (TV-L1 onset -> apex on the aligned faces against the
+true expression flow), apex spotting, and on the 3D set how well the faces stage's flags ("registration failed",
+"face lost") find the clips whose residual exceeds OFF_PX in some frame (precision / recall).
 
     python benchmarks/stabilisation.py [--subjects 4] [--out benchmarks/results]
 """
@@ -35,13 +38,17 @@ from mer_pipeline.spotting.stage import ground_truth_apexes, spot_store
 from mer_pipeline.store import faces as faces_store
 from mer_pipeline.synth.generate import generate, read_ground_truth
 
-METHODS = ("none", "landmarks", "registration")
+METHODS = ("none", "landmarks", "registration", "registration_3d")
+OFF_PX = 1.0  # a clip is "off" when some frame keeps more rigid motion than this (px at the aligned size)
+FLAGS = ("registration failed", "face lost")  # the flags that say the stabilised clip is off
 
 
-def dataset(params: Params, root: Path, still: bool):
+def dataset(params: Params, root: Path, kind: str, turn: float = 8.0):
     synth = replace(params.synth, out=str(root / "synthetic"))
-    if still:
+    if kind == "still":
         synth = replace(synth, head_translation_px=0.0, head_rotation_deg=0.0, head_scale=0.0, head_jerk_px=0.0)
+    if kind == "3d":
+        synth = replace(synth, head_model="3d", head_yaw_deg=turn, head_pitch_deg=turn)
     generate(synth, root / "synthetic")
     dp = DatasetParams(adapter="casme2", root=str(root / "synthetic"), fps=200, labels="casme2")
     log = ProblemLog("synthetic")
@@ -58,7 +65,10 @@ def measure(params: Params, root: Path, records, meta, method: str, landmarker) 
     log = ProblemLog("synthetic")
     run_faces(records, root / "synthetic", store, faces, meta, landmarker, log)
     seconds = time.perf_counter() - start
-    per_frame = np.concatenate(list(residual_motion(store, root / "synthetic").values()))
+    per_clip = residual_motion(store, root / "synthetic")
+    per_frame = np.concatenate(list(per_clip.values()))
+    off = {c for c, r in per_clip.items() if r.max() > OFF_PX}
+    flagged = {p.where for p in log.items if p.action == "flagged" and p.problem.startswith(FLAGS)}
     first, second, truths, masks, _ = onset_apex_pairs(store, root / "synthetic")
     epe = mean_epe(flow_pairs(first, second, params.modalities.of("optical_flow")), truths, masks)
     spotted = spot_store(
@@ -74,7 +84,12 @@ def measure(params: Params, root: Path, records, meta, method: str, landmarker) 
         "max_px": float(per_frame.max()),
         "epe_px": epe,
         "faces_s": seconds,
-        "flagged": sum(p.action == "flagged" for p in log.items),
+        "over_2px_frames": int((per_frame > 2.0).sum()),
+        "frames": len(per_frame),
+        "off_clips": len(off),
+        "flagged_clips": len(flagged),
+        "flag_precision": len(off & flagged) / len(flagged) if flagged else None,
+        "flag_recall": len(off & flagged) / len(off) if off else None,
         "apex_mae_frames": spotted["mae_frames"],
         "apex_within_2": spotted["within_2"],
     }
@@ -116,6 +131,7 @@ def main() -> None:
     ap.add_argument("--subjects", type=int, default=None)
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    ap.add_argument("--turn", type=float, default=8.0, help="largest yaw and pitch of the 3D set, degrees")
     args = ap.parse_args()
     params = Params.load(args.params)
     if args.subjects:
@@ -123,15 +139,13 @@ def main() -> None:
     landmarker = MediapipeLandmarker(params.faces.min_detection_confidence, params.faces.max_faces)
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for still in (False, True):
-            root = Path(tmp) / ("still" if still else "moving")
-            records, meta = dataset(params, root, still)
+        for kind in ("moving", "still", "3d"):
+            root = Path(tmp) / kind
+            records, meta = dataset(params, root, kind, args.turn)
             for method in args.methods:
-                rows.setdefault(method, {})["still" if still else "moving"] = measure(
-                    params, root, records, meta, method, landmarker
-                )
-            if "registration" in args.methods:
-                rows.setdefault("true transforms (oracle)", {})["still" if still else "moving"] = {
+                rows.setdefault(method, {})[kind] = measure(params, root, records, meta, method, landmarker)
+            if "registration" in args.methods and kind != "3d":  # a 3D head has no true 2D transform
+                rows.setdefault("true transforms (oracle)", {})[kind] = {
                     "epe_px": oracle_epe(params, root, root / "faces_registration.zarr")
                 }
             shutil.rmtree(root)
@@ -156,6 +170,24 @@ def main() -> None:
             f"{s['max_px']:.3f} | {m['epe_px']:.3f} / {s['epe_px']:.3f} | {m['apex_mae_frames']:.2f}, "
             f"{m['apex_within_2']:.0%} / {s['apex_mae_frames']:.2f}, {s['apex_within_2']:.0%} | "
             f"{m['faces_s']:.1f} |"
+        )
+    lines += [
+        "",
+        f"3D set: the same clips with the head also turning out of the image plane (yaw and pitch up to {args.turn:g} "
+        f"deg, a 3D mesh seen by a camera; synth `head_model: 3d`). Off = a clip with a frame over {OFF_PX:g} px; "
+        f"flags = {' / '.join(FLAGS)}.",
+        "",
+        "| method | residual median px | residual max px | frames over 2 px | flow EPE px (3D / still) | "
+        "apex MAE frames, within +-2 | clips off | flag precision / recall |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for method in args.methods:
+        m, s = rows[method]["3d"], rows[method]["still"]
+        pr = " / ".join("-" if v is None else f"{v:.0%}" for v in (m["flag_precision"], m["flag_recall"]))
+        lines.append(
+            f"| {method} | {m['median_px']:.3f} | {m['max_px']:.3f} | {m['over_2px_frames']} of {m['frames']} | "
+            f"{m['epe_px']:.3f} / {s['epe_px']:.3f} | {m['apex_mae_frames']:.2f}, {m['apex_within_2']:.0%} | "
+            f"{m['off_clips']} | {pr} ({m['flagged_clips']} flagged) |"
         )
     publish(args.out, "stabilisation", rows, lines)
 

@@ -25,14 +25,20 @@ class SynthParams:
     head_scale: float = 0.01
     head_jerk_px: float = 2.0
     head_jerk_prob: float = 0.3
+    head_model: str = "2d"  # 2d: similarity motion | 3d: a turning 3D head mesh seen by a camera (synth/mesh.py)
+    head_yaw_deg: float = 0.0  # 3d only: largest turn about the vertical axis within a clip
+    head_pitch_deg: float = 0.0  # 3d only: largest nod
     flicker: float = 0.02
     jpeg_quality: int = 95
 
     def __post_init__(self):
+        check_choice("synth.head_model", self.head_model, ("2d", "3d"))
         check_ranges(
             "synth",
             self,
             {
+                "head_yaw_deg": "[0, 30]",
+                "head_pitch_deg": "[0, 30]",
                 "seed": "[0, inf)",
                 "subjects": "[1, 100]",
                 "clips_per_class": "[1, 100]",
@@ -114,7 +120,8 @@ class FacesParams:
 
     crop: `landmarks` scales the face so that brows to chin span the output between `margin_top` and
     `margin_bottom` (eyes level, centred); `eyes` puts the eye centres `eye_distance` apart at `eye_y`.
-    stabilise: none | landmarks | registration (faces/stabilise.py); tracking checks every `check_every` frames.
+    stabilise: none | landmarks | registration | registration_3d (faces/stabilise.py, faces/depth.py); tracking checks
+    every `check_every` frames.
     on_tracking_problem: what a clip whose face is lost or whose registration fails gets: flag (kept, reported)
     or exclude (skipped, reported).
     """
@@ -147,7 +154,7 @@ class FacesParams:
     def __post_init__(self):
         check_choice("faces.reference", self.reference, ("onset", "apex"))
         check_choice("faces.crop", self.crop, ("landmarks", "eyes"))
-        check_choice("faces.stabilise", self.stabilise, ("none", "landmarks", "registration"))
+        check_choice("faces.stabilise", self.stabilise, ("none", "landmarks", "registration", "registration_3d"))
         check_choice("faces.registration_preset", self.registration_preset, ("ultrafast", "fast", "medium"))
         check_choice("faces.on_tracking_problem", self.on_tracking_problem, ("flag", "exclude"))
         check_choice("faces.equalise", self.equalise, ("none", "global", "clahe"))

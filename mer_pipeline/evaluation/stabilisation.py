@@ -1,28 +1,23 @@
 """Scoring stabilisation against the synthetic ground truth.
 
-A faces entry holds per-frame transforms M_t (source frame t -> aligned); the generator wrote each frame's true head
-transform H_t (still face -> frame t). Perfect stabilisation makes M_t H_t the same for every frame, so the residual
-rigid motion of frame t at an aligned point p of the reference is |M_t H_t (M_r H_r)^-1 p - p|, averaged over the
-reference's face-hull landmarks (px at the aligned size).
+A faces entry holds per-frame transforms M_t (source frame t -> aligned); the generator wrote where each point of
+the face mesh truly is in every frame, q_t (the head's rigid motion alone, 2D or 3D). Perfect stabilisation puts a
+point at the same aligned position in every frame, so the residual rigid motion of frame t is
+mean_n |M_t q_t,n - M_r q_r,n| over the mesh's points (px at the aligned size; r the reference frame).
 """
 
 import numpy as np
 
-from mer_pipeline.face_mesh import MESH_POINTS
+from mer_pipeline.faces.depth import aligned_depth, locate
 from mer_pipeline.store import faces as faces_store
 from mer_pipeline.synth.generate import read_ground_truth
 
 
-def to3(m: np.ndarray) -> np.ndarray:
-    return np.concatenate([m, np.broadcast_to([0.0, 0.0, 1.0], (*m.shape[:-2], 1, 3))], -2)
-
-
-def residuals(matrices: np.ndarray, heads: np.ndarray, reference: int, points: np.ndarray) -> np.ndarray:
-    """(T,) mean residual (px) per frame. matrices, heads: (T, 2, 3); points: (N, 2) aligned reference points."""
-    composite = to3(matrices) @ to3(heads)  # still face -> aligned, per frame
-    moved = composite @ np.linalg.inv(composite[reference])  # aligned reference -> aligned frame t
-    p = np.c_[points, np.ones(len(points))]
-    return np.linalg.norm(np.einsum("tij,nj->tni", moved[:, :2], p) - points, axis=-1).mean(1)
+def residuals(matrices: np.ndarray, points: np.ndarray, reference: int) -> np.ndarray:
+    """(T,) mean residual (px) per frame. matrices: (T, 2, 3) source -> aligned; points: (T, N, 2) the true source
+    positions of N head points in each frame."""
+    aligned = np.einsum("tij,tnj->tni", matrices[:, :, :2], points) + matrices[:, None, :, 2]  # (T, N, 2)
+    return np.linalg.norm(aligned - aligned[reference], axis=-1).mean(1)
 
 
 def residual_motion(faces_path, dataset_root) -> dict[str, np.ndarray]:
@@ -34,9 +29,23 @@ def residual_motion(faces_path, dataset_root) -> dict[str, np.ndarray]:
         entry = faces_store.entry(root, clip_id)
         if clip_id not in truth:
             continue
-        heads = np.load(truth[clip_id]["head"])["transforms"]
         first = entry.onset - truth[clip_id]["first"]
-        heads = heads[first : first + len(entry.transforms)]
-        points = entry.landmark_array[:MESH_POINTS] @ entry.matrix[:, :2].T + entry.matrix[:, 2]
-        out[clip_id] = residuals(entry.matrices, heads, entry.reference_index, points)
+        points = np.load(truth[clip_id]["head"])["points"][first : first + len(entry.transforms)]
+        if len(entry.camera_array):
+            out[clip_id] = camera_residuals(entry, points, faces_store.entry_side(root, clip_id))
+        else:
+            out[clip_id] = residuals(entry.matrices, points, entry.reference_index)
     return out
+
+
+def camera_residuals(entry, points: np.ndarray, size: int) -> np.ndarray:
+    """(T,) as `residuals`, for an entry stabilised through per-frame cameras and the reference's depth
+    (registration_3d): a point's aligned position is where its camera shows it."""
+    depth = aligned_depth(entry.landmark_array, entry.depth_array, entry.matrix, size)
+    aligned = np.stack(
+        [
+            locate(camera, depth, pts, pts @ m[:, :2].T + m[:, 2])
+            for camera, pts, m in zip(entry.camera_array, points, entry.matrices)
+        ]
+    )
+    return np.linalg.norm(aligned - aligned[entry.reference_index], axis=-1).mean(1)

@@ -31,7 +31,9 @@ LIBRARIES = ("mediapipe", "opencv-contrib-python")  # their versions are part of
 class AlignedClip:
     """frames: (T, size, size, 3) uint8 RGB; matrices: (T, 2, 3) source -> aligned per frame; landmarks: (N, 2)
     source (x, y) on the reference frame; scores, motion, check: (T,) float32 tracking numbers (stabilise.py);
-    faces_found: () int, faces on the reference frame."""
+    faces_found: () int, faces on the reference frame; cameras: (T, 3, 4) aligned (x, y, z, 1) -> source per frame
+    and depth: (N,) the landmarks' depth (z, source px), with `registration_3d` (faces/depth.py), else (0, 3, 4) and
+    (0,)."""
 
     frames: np.ndarray
     matrices: np.ndarray
@@ -40,12 +42,12 @@ class AlignedClip:
     motion: np.ndarray
     check: np.ndarray
     faces_found: np.ndarray
+    cameras: np.ndarray
+    depth: np.ndarray
 
     def arrays(self) -> dict[str, np.ndarray]:
         """As a shared-cache entry holds it."""
-        return {
-            k: getattr(self, k) for k in ("frames", "matrices", "landmarks", "scores", "motion", "check", "faces_found")
-        }
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
     def stabilised(self) -> Stabilised:
         return Stabilised(self.matrices, self.scores, self.motion, self.check)
@@ -87,6 +89,13 @@ def align_clip(
     landmarks = largest(found)
     if landmarks is None:
         raise ClipError(clip_id, f"no face found on reference frame {reference}")
+    depth = None
+    if params.stabilise == "registration_3d":  # the face's depth, where the landmarker measures one (mediapipe does)
+        with_depth = getattr(landmarker, "with_depth", None)
+        faces_3d = with_depth(frames[reference]) if with_depth else []
+        match = closest([f[:, :2] for f in faces_3d], landmarks)
+        in_3d = next((f for f in faces_3d if match is not None and np.array_equal(f[:, :2], match)), None)
+        depth = np.zeros(len(landmarks)) if in_3d is None else in_3d[:, 2]
     try:
         matrix = crop_similarity(landmarks, params)
     except ValueError as exc:
@@ -95,11 +104,17 @@ def align_clip(
     def locate(rgb: np.ndarray, expected: np.ndarray) -> np.ndarray | None:
         return closest(faces_of(landmarker(rgb)), expected)
 
-    stab = stabilise(frames, reference, matrix, landmarks, params, locate)
-    aligned = equalise(
-        apply_alignment(frames, stab.matrices, params.size), params.equalise, params.clahe_clip, params.clahe_tiles
+    stab = stabilise(frames, reference, matrix, landmarks, params, locate, depth)
+    if stab.cameras is None:
+        warped = apply_alignment(frames, stab.matrices, params.size)
+        cameras, depth = np.zeros((0, 3, 4)), np.zeros(0)
+    else:  # each frame through its camera, bicubic as apply_alignment
+        warped = np.stack([stab.warp(f, t, cv2.INTER_CUBIC) for t, f in enumerate(frames)])
+        cameras = stab.cameras
+    aligned = equalise(warped, params.equalise, params.clahe_clip, params.clahe_tiles)
+    return AlignedClip(
+        aligned, stab.matrices, landmarks, stab.scores, stab.motion, stab.check, np.array(len(found)), cameras, depth
     )
-    return AlignedClip(aligned, stab.matrices, landmarks, stab.scores, stab.motion, stab.check, np.array(len(found)))
 
 
 _local = threading.local()

@@ -50,6 +50,18 @@ class MediapipeLandmarker:
             for face in result.multi_face_landmarks or []
         ]
 
+    def with_depth(self, rgb: np.ndarray) -> list[np.ndarray]:
+        """As calling it, with mediapipe's depth: (478, 3) float64 (x, y, z) per face, z in the scale of x (pixels),
+        negative towards the camera."""
+        if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise ValueError(f"expected (H, W, 3) uint8 RGB, got {rgb.shape} {rgb.dtype}")
+        result = self._mesh.process(np.ascontiguousarray(rgb))
+        h, w = rgb.shape[:2]
+        return [
+            np.array([[p.x * w, p.y * h, p.z * w] for p in face.landmark], dtype=np.float64)
+            for face in result.multi_face_landmarks or []
+        ]
+
     def close(self) -> None:
         self._mesh.close()
 

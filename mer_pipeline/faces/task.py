@@ -119,12 +119,15 @@ def faces_entry(
         face_rule="largest on the reference frame; nearest to the reference on checks",
         tracking={"scores": _listed(clip.scores), "motion": _listed(clip.motion), "check": _listed(clip.check)},
         flags=problems,
+        cameras=clip.cameras.tolist(),
+        landmark_depth=clip.depth.tolist(),
     )
 
 
 def entry_problem(arrays: dict[str, np.ndarray]) -> str | None:
     """What is wrong with a faces cache entry's arrays, whatever its clip (None: nothing): exactly AlignedClip's
-    arrays, frames (T, S, S, 3) uint8, finite (T, 2, 3) transforms, (N, 2) finite landmarks, (T,) tracking numbers."""
+    arrays, frames (T, S, S, 3) uint8, finite (T, 2, 3) transforms, (N, 2) finite landmarks, (T,) tracking numbers,
+    and cameras (T, 3, 4) with depth (N,) or neither."""
     names = set(AlignedClip.__dataclass_fields__)
     if set(arrays) != names:
         return f"arrays {sorted(arrays)}, not a faces entry's {sorted(names)}"
@@ -143,6 +146,15 @@ def entry_problem(arrays: dict[str, np.ndarray]) -> str | None:
         return "tracking numbers are not one float per frame"
     if arrays["faces_found"].shape != () or arrays["faces_found"].dtype.kind not in "iu":
         return "faces_found is not one integer"
+    c, d = arrays["cameras"], arrays["depth"]
+    if (
+        c.shape not in ((0, 3, 4), (len(f), 3, 4))
+        or d.shape not in ((0,), (len(lm),))
+        or (len(c) == 0) != (len(d) == 0)
+    ):
+        return f"cameras {c.shape} or depth {d.shape} do not fit {len(f)} frames and {len(lm)} landmarks"
+    if c.dtype.kind != "f" or d.dtype.kind != "f" or not (np.isfinite(c).all() and np.isfinite(d).all()):
+        return "cameras or depth are not finite floats"
     return None
 
 
@@ -309,4 +321,6 @@ def _entry_arrays(root, clip_id: str) -> dict[str, np.ndarray]:
         e.tracking_array("motion"),
         e.tracking_array("check"),
         np.array(e.faces_found),
+        e.camera_array,
+        e.depth_array,
     ).arrays()

@@ -45,11 +45,13 @@ class FacesEntry:
     eye_centres_aligned: list[list[float]]
     landmarks: list[list[float]]  # full precision: JSON floats round-trip exactly (cache push)
     transforms: list[list[list[float]]]  # (T, 2, 3) per frame, after stabilisation
-    stabilise: str  # none | landmarks | registration
+    stabilise: str  # none | landmarks | registration | registration_3d
     faces_found: int  # faces on the reference frame; the largest was taken
     face_rule: str
     tracking: dict[str, list]  # scores, motion, check per frame (faces/stabilise.py; check None = not checked)
     flags: list[str]  # tracking problems, each with its frame ("face lost from frame 12")
+    cameras: list  # (T, 3, 4) aligned (x, y, z, 1) -> source per frame with registration_3d, else []
+    landmark_depth: list[float]  # (N,) depth of the landmarks (source px) with registration_3d, else []
 
     def to_attrs(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,6 +75,16 @@ class FacesEntry:
     def matrices(self) -> np.ndarray:
         """(T, 2, 3) float64 per-frame transforms, source -> aligned."""
         return np.asarray(self.transforms, np.float64)
+
+    @property
+    def camera_array(self) -> np.ndarray:
+        """(T, 3, 4) float64 per-frame cameras (faces/depth.py), (0, 3, 4) without."""
+        return np.asarray(self.cameras, np.float64).reshape(-1, 3, 4)
+
+    @property
+    def depth_array(self) -> np.ndarray:
+        """(N,) float64 landmark depths, (0,) without."""
+        return np.asarray(self.landmark_depth, np.float64).reshape(-1)
 
     def tracking_array(self, name: str) -> np.ndarray:
         """(T,) float32 tracking numbers `scores`, `motion` or `check` (NaN where not checked)."""

@@ -7,8 +7,11 @@ Layout written under `out`:
                                                    head's largest excursion, anchors per clip
     ground_truth/flow/sub01/EP01_01f.npz           `flow`: (H, W, 2) float32 onset -> apex displacement of the
                                                    expression alone, onset-frame px (head held at its onset pose)
-    ground_truth/head/sub01/EP01_01f.npz           `transforms`: (n, 2, 3) float64 per frame of the folder, still
-                                                   face -> frame (x, y) px: the true rigid head motion
+    ground_truth/head/sub01/EP01_01f.npz           the true rigid head motion per frame of the folder: `points`
+                                                   (n, 468, 2) float64 frame (x, y) px of the face mesh's points
+                                                   (mediapipe's indices, the expression left out); with
+                                                   head_model 2d `transforms` (n, 2, 3) float64 still face -> frame,
+                                                   with 3d `poses` (n, 6) (synth/mesh.py)
     SYNTHETIC.json                                 marker + params: only a folder with it is ever replaced
 """
 
@@ -29,7 +32,8 @@ from mer_pipeline.config import SynthParams
 from mer_pipeline.errors import UserError
 from mer_pipeline.progress import bar, tracked
 from mer_pipeline.synth.actions import PATTERNS, anchor_positions, displacement_field
-from mer_pipeline.synth.head import head_path
+from mer_pipeline.synth.head import affine_map, head_path, head_poses
+from mer_pipeline.synth.mesh import HeadMesh, frame_map, head_mesh, project, still_points
 from mer_pipeline.synth.render import expression_flow, identity_image, intensity_profile, make_identity, render_frame
 
 MARKER = "SYNTHETIC.json"
@@ -111,18 +115,20 @@ def _write_clip(root, params, subject, ci, emotion, repeat, ident, face, rng) ->
     pattern = PATTERNS[emotion]
     field = displacement_field(pattern, ident.affine, (size, size), amplitude)
     profile = intensity_profile(n, onset, apex, offset)
-    head = head_path(rng, n, params, (size / 2, size / 2))
+    motion = HeadMotion.of(rng, n, params, ident.affine)
     gains = 1.0 + params.flicker * rng.standard_normal(n)
     filename = f"EP{ci + 1:02d}_{repeat + 1:02d}f"
     folder = root / "CASME2-RAW" / f"sub{subject:02d}" / filename
     folder.mkdir(parents=True)
     for t in range(n):
-        moved = render_frame(face, field, profile[t], head[t])
+        map_x, map_y, linear = motion.frame(t)
+        moved = render_frame(face, field, profile[t], map_x, map_y)
         noisy = moved * gains[t] + rng.normal(0, params.noise_sigma, moved.shape)
         bgr = cv2.cvtColor(np.clip(noisy, 0, 255).round().astype(np.uint8), cv2.COLOR_RGB2BGR)
         cv2.imwrite(str(folder / f"img{first + t}.jpg"), bgr, [cv2.IMWRITE_JPEG_QUALITY, params.jpeg_quality])
-    flow = expression_flow(field, profile[onset], profile[apex], head[onset])
-    for kind, arrays in (("flow", {"flow": flow}), ("head", {"transforms": head})):
+        if t == onset:
+            flow = expression_flow(field, profile[onset], profile[apex], map_x, map_y, linear)
+    for kind, arrays in (("flow", {"flow": flow}), ("head", motion.truth())):
         path = root / "ground_truth" / kind / f"sub{subject:02d}" / f"{filename}.npz"
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(path, **arrays)
@@ -135,17 +141,49 @@ def _write_clip(root, params, subject, ci, emotion, repeat, ident, face, rng) ->
         first + offset,
         round(amplitude, 4),
         first,
-        round(head_excursion(head, size), 4),
+        round(head_excursion(motion.points), 4),
         [[round(x, 2), round(y, 2)] for x, y in anchor_positions(pattern, ident.affine)],
     )
 
 
-def head_excursion(head: np.ndarray, size: int) -> float:
-    """The head's largest displacement (px) of a point of the face's central half from where it is at frame 0."""
-    c, r = size / 2, size / 4
-    pts = np.array([[c - r, c - r], [c + r, c - r], [c - r, c + r], [c + r, c + r], [c, c]])
-    moved = np.einsum("tij,nj->tni", head[:, :, :2], pts) + head[:, None, :, 2]  # (n, 5, 2)
-    return float(np.linalg.norm(moved - moved[:1], axis=-1).max())
+def head_excursion(points: np.ndarray) -> float:
+    """The head's largest displacement (px) of a face-mesh point from where it is at frame 0; points (n, P, 2)."""
+    return float(np.linalg.norm(points - points[:1], axis=-1).max())
+
+
+@dataclass(frozen=True)
+class HeadMotion:
+    """A clip's rigid head motion: per frame a 2D transform (`head_model: 2d`) or a 3D pose of the head's mesh
+    (`3d`), and the frame positions of the face mesh's points, `points` (n, 468, 2)."""
+
+    size: int
+    points: np.ndarray
+    transforms: np.ndarray | None = None  # (n, 2, 3) still face -> frame, 2d
+    poses: np.ndarray | None = None  # (n, 6), 3d
+    mesh: HeadMesh | None = None  # 3d
+
+    @classmethod
+    def of(cls, rng: np.random.Generator, n: int, params: SynthParams, affine: np.ndarray) -> "HeadMotion":
+        size, still = params.image_size, still_points(affine)
+        if params.head_model == "2d":
+            head = head_path(rng, n, params, (size / 2, size / 2))
+            return cls(size, np.einsum("tij,nj->tni", head[:, :, :2], still) + head[:, None, :, 2], transforms=head)
+        mesh, poses = head_mesh(affine, size), head_poses(rng, n, params)
+        points = np.stack([project(mesh, pose)[0][: len(still)] for pose in poses])
+        return cls(size, points, poses=poses, mesh=mesh)
+
+    def frame(self, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Frame t's backward map (map_x, map_y) and the head's forward linear part, for the expression flow (2D:
+        (2, 2), 3D: (H, W, 2, 2))."""
+        if self.transforms is not None:
+            return *affine_map(self.transforms[t], self.size), self.transforms[t][:, :2]
+        map_x, map_y, back = frame_map(self.mesh, self.poses[t])
+        return map_x, map_y, np.linalg.inv(back)
+
+    def truth(self) -> dict[str, np.ndarray]:
+        """The arrays of the clip's ground-truth head file."""
+        head = {"transforms": self.transforms} if self.transforms is not None else {"poses": self.poses}
+        return {**head, "points": self.points}
 
 
 def _write_sheet(path: Path, clips: list[SynthClip]) -> None:

@@ -50,38 +50,36 @@ def intensity_profile(n: int, onset: int, apex: int, offset: int) -> np.ndarray:
     return np.where(t < onset, 0.0, np.where(t <= apex, rise, np.where(t <= offset, fall, 0.0)))
 
 
-def render_frame(face: np.ndarray, field: np.ndarray, intensity: float, head: np.ndarray) -> np.ndarray:
-    """frame(x) = still(H^-1 x), still(y) = face(y - intensity * field(y)) (backward mapping, first order exact).
+def render_frame(
+    face: np.ndarray, field: np.ndarray, intensity: float, map_x: np.ndarray, map_y: np.ndarray
+) -> np.ndarray:
+    """frame(x) = still(B x), still(y) = face(y - intensity * field(y)) (backward mapping, first order exact).
 
     Args:
         face: (H, W, 3) float32 neutral face.
         field: (H, W, 2) float32 apex displacement (dx, dy) in still-face pixels.
         intensity: the expression's profile value at this frame.
-        head: (2, 3) head transform, still face -> frame.
+        map_x, map_y: (H, W) float32 the head's backward map B: the still-face position each frame pixel shows
+            (synth/head.affine_map for a 2D head, synth/mesh.frame_map for a 3D one).
     """
-    h, w = face.shape[:2]
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    inv = np.linalg.inv(np.vstack([head, [0, 0, 1]]))[:2]
-    yx = (xs * inv[0, 0] + ys * inv[0, 1] + inv[0, 2]).astype(np.float32)  # H^-1 x on the frame grid
-    yy = (xs * inv[1, 0] + ys * inv[1, 1] + inv[1, 2]).astype(np.float32)
-    d = cv2.remap(field, yx, yy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE) * np.float32(intensity)
-    return cv2.remap(face, yx - d[..., 0], yy - d[..., 1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+    d = cv2.remap(field, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE) * np.float32(intensity)
+    return cv2.remap(face, map_x - d[..., 0], map_y - d[..., 1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
 
 
-def expression_flow(field: np.ndarray, scale_onset: float, scale_apex: float, head_onset: np.ndarray) -> np.ndarray:
+def expression_flow(
+    field: np.ndarray, scale_onset: float, scale_apex: float, map_x: np.ndarray, map_y: np.ndarray, linear: np.ndarray
+) -> np.ndarray:
     """Onset -> apex flow of the expression alone, on the onset frame's grid (the head held where it is at onset).
 
-    Returns (H, W, 2) float32: L (y1 - y0) at x0 = H y0, with y0 -> y1 the still-face motion (`forward_flow`) and L
-    the head transform's linear part.
+    Returns (H, W, 2) float32: L (y1 - y0) at x0, with y0 = B x0 (the onset frame's backward map `map_x`, `map_y`),
+    y0 -> y1 the still-face motion (`forward_flow`) and L the head's forward linear part at x0: `linear` (2, 2) for
+    a 2D head (its transform's), (H, W, 2, 2) per pixel for a 3D one (the inverse of the map's own).
     """
     still = forward_flow(field, scale_onset, scale_apex)
-    h, w = field.shape[:2]
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    inv = np.linalg.inv(np.vstack([head_onset, [0, 0, 1]]))[:2]
-    yx = (xs * inv[0, 0] + ys * inv[0, 1] + inv[0, 2]).astype(np.float32)
-    yy = (xs * inv[1, 0] + ys * inv[1, 1] + inv[1, 2]).astype(np.float32)
-    at = cv2.remap(still, yx, yy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return (at @ head_onset[:, :2].T.astype(np.float32)).astype(np.float32)
+    at = cv2.remap(still, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    if linear.ndim == 2:
+        return (at @ linear.T.astype(np.float32)).astype(np.float32)
+    return np.einsum("hwij,hwj->hwi", linear.astype(np.float32), at).astype(np.float32)
 
 
 def forward_flow(field: np.ndarray, scale_onset: float, scale_apex: float) -> np.ndarray:

@@ -97,6 +97,8 @@ def test_verify_applies_each_kinds_checks_and_the_cli_deletes(tmp_path, monkeypa
         "motion": np.zeros(3, np.float32),
         "check": np.full(3, np.nan, np.float32),
         "faces_found": np.array(1),
+        "cameras": np.zeros((0, 3, 4)),
+        "depth": np.zeros(0),
     }
     cache.put("faces", "a" * 64, good, {"clip_id": "s/a"})
     cache.put("faces", "b" * 64, {**good, "frames": good["frames"].astype(np.float64)}, {"clip_id": "s/b"})

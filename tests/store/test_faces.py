@@ -33,6 +33,8 @@ def entry(clip_id: str, apex: int = 1) -> FacesEntry:
         face_rule="largest",
         tracking={"scores": [1.0] * 5, "motion": [0.0] * 5, "check": [0.0, None, None, None, 0.5]},
         flags=[],
+        cameras=[],
+        landmark_depth=[],
     )
 
 

@@ -89,7 +89,9 @@ def test_no_head_motion_when_its_amplitudes_are_zero(tmp_path):
     still = {"head_translation_px": 0.0, "head_rotation_deg": 0.0, "head_scale": 0.0, "head_jerk_px": 0.0}
     generate(SynthParams(**SMALL, **still), tmp_path / "s")
     for gt in read_ground_truth(tmp_path / "s").values():
-        np.testing.assert_allclose(np.load(gt["head"])["transforms"], np.broadcast_to(np.eye(2, 3), (10, 2, 3)))
+        head = np.load(gt["head"])
+        np.testing.assert_allclose(head["transforms"], np.broadcast_to(np.eye(2, 3), (10, 2, 3)))
+        np.testing.assert_allclose(head["points"], np.broadcast_to(head["points"][:1], head["points"].shape))
         assert gt["head_px"] == 0
 
 

@@ -1,0 +1,246 @@
+"""Depth-aware registration: a head that turns out of the image plane moves its nose more than its temples, which
+no 2D transform of the frame can undo. With the reference frame's depth (mediapipe's z of the face mesh, interpolated
+over the mesh into a depth map), a frame is modelled as a camera view of the rigid head: the position of reference
+point q with depth z(q) is
+
+    W(q) = (P [x, y, z, 1])_xy / (P [x, y, z, 1])_w        P (3, 4), its last entry 1
+
+a projective camera on the head's points (rotation, translation and approach, seen in perspective). P is fitted
+robustly to dense flow like the similarity of faces/stabilise.py (RANSAC on 6 points, then least squares on the
+inliers), and a frame is warped through it per pixel.
+
+Convention: points (x, y) pixels, origin top-left; depth z in the same pixels, negative towards the camera
+(mediapipe's sign).
+"""
+
+import cv2
+import numpy as np
+from scipy.interpolate import LinearNDInterpolator
+from scipy.ndimage import distance_transform_edt
+
+from mer_pipeline.face_mesh import MESH_POINTS
+from mer_pipeline.faces.align import transform_points
+from mer_pipeline.faces.registration import Registration, to3, track
+
+CAMERA_PX = 0.6  # inlier threshold of the camera fit and of the comparison with the similarity (px on the canvas)
+CAMERA_MARGIN = 0.08  # the camera is taken where it explains this much more of the mask than the similarity
+IDENTITY = np.array([[1.0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1]])
+
+
+def depth_map(points: np.ndarray, depth: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(H, W) float32 depth: the mesh points' depths `depth` (N,) at their positions `points` (N, 2), interpolated
+    linearly over their triangulation and, outside the face, continued with the nearest face depth."""
+    h, w = shape
+    inside = LinearNDInterpolator(points[:MESH_POINTS], depth[:MESH_POINTS])
+    ys, xs = np.mgrid[0:h, 0:w]
+    z = inside(xs, ys)
+    missing = np.isnan(z)
+    if missing.all():
+        return np.zeros(shape, np.float32)
+    _, (iy, ix) = distance_transform_edt(missing, return_indices=True)
+    return np.round(z[iy, ix], 3).astype(np.float32)
+
+
+def apply(camera: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """W for points given as arrays x, y, z of one shape: (x', y') of the same shape."""
+    h = [camera[i, 0] * x + camera[i, 1] * y + camera[i, 2] * z + camera[i, 3] for i in range(3)]
+    return h[0] / h[2], h[1] / h[2]
+
+
+def locate(camera: np.ndarray, depth: np.ndarray, points: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Where source points (N, 2) are in the aligned square under `camera` (3, 4) (aligned (x, y, z, 1) -> source)
+    and the aligned depth map `depth` (H, W): p with camera [p, depth(p), 1] ~ the point, found from `start` (N, 2)
+    by fixed-point steps (the depth of a face changes slowly)."""
+    p = start
+    for _ in range(5):
+        z = cv2.remap(
+            depth, *(v.astype(np.float32)[:, None] for v in p.T), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )[:, 0].astype(np.float64)
+        plane = np.stack(
+            [
+                np.broadcast_to(camera[:, 0], (len(z), 3)),
+                np.broadcast_to(camera[:, 1], (len(z), 3)),
+                camera[:, 2] * z[:, None] + camera[:, 3],
+            ],
+            2,
+        )  # (N, 3, 3): (x, y, 1) -> source
+        h = np.linalg.solve(plane, np.c_[points, np.ones(len(points))][..., None])[..., 0]
+        p = h[:, :2] / h[:, 2:]
+    return p
+
+
+def compose(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """The camera of q -> outer(inner(q)), taking the depth at inner(q) as the depth at q (motions of a few pixels)."""
+    lifted = np.stack([inner[0], inner[1], [0.0, 0.0, 1.0, 0.0], inner[2]])  # (x', y', z, w') homogeneous
+    out = outer @ lifted
+    return out / out[2, 3]
+
+
+def fit(
+    q: np.ndarray, depth: np.ndarray, moved: np.ndarray, threshold: float, rng: np.random.Generator, tries: int = 500
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The camera taking points q (N, 2) with depths (N,) onto `moved` (N, 2), robustly: RANSAC on 6 points, then
+    least squares on the inliers (within `threshold` px), twice. Without depth variation (a flat depth) it is a
+    homography. Returns (camera (3, 4), inliers (N,) bool), or None when no sample is well posed."""
+    with_depth = np.ptp(depth) > 1e-6
+    centre = q.mean(0)
+    scale = float(np.abs(q - centre).max()) or 1.0
+    x, y = ((q - centre) / scale).T
+    z = depth / scale if with_depth else np.zeros(len(q))
+    u, v = ((moved - centre) / scale).T
+    one, zero = np.ones(len(q)), np.zeros(len(q))
+    cols = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10] if with_depth else [0, 1, 3, 4, 5, 7, 8, 9]
+    rows_u = np.stack([x, y, z, one, zero, zero, zero, zero, -u * x, -u * y, -u * z], 1)[:, cols]
+    rows_v = np.stack([zero, zero, zero, zero, x, y, z, one, -v * x, -v * y, -v * z], 1)[:, cols]
+    design = np.stack([rows_u, rows_v], 1)  # (N, 2, k)
+    target = np.stack([u, v], 1)  # (N, 2)
+    k = len(cols)
+    need = (k + 1) // 2
+    if len(q) < need + 1:
+        return None
+    samples = np.stack([rng.choice(len(q), need, replace=False) for _ in range(tries)])
+    a = design[samples].reshape(tries, 2 * need, k)
+    b = target[samples].reshape(tries, 2 * need, 1)
+    ok = np.linalg.matrix_rank(a) == k
+    if not ok.any():
+        return None
+    theta = (np.linalg.pinv(a[ok]) @ b[ok])[..., 0]  # (tries', k)
+    errors = _errors(design, target, theta) * scale  # (tries', N) px
+    inliers = errors[np.argmax((errors < threshold).sum(1))] < threshold
+    for _ in range(2):
+        if inliers.sum() < need + 1:
+            return None
+        t = np.linalg.lstsq(design[inliers].reshape(-1, k), target[inliers].reshape(-1), rcond=None)[0]
+        inliers = _errors(design, target, t[None])[0] * scale < threshold
+    full = np.zeros(11)
+    full[cols] = t
+    normalised = np.array([full[0:4], full[4:8], [*full[8:11], 1.0]])
+    into = np.array(
+        [
+            [1 / scale, 0, 0, -centre[0] / scale],
+            [0, 1 / scale, 0, -centre[1] / scale],
+            [0, 0, 1 / scale, 0],
+            [0, 0, 0, 1],
+        ]
+    )  # (x, y, z, 1) -> normalised
+    out = np.array([[scale, 0, centre[0]], [0, scale, centre[1]], [0, 0, 1]])  # normalised image -> px
+    camera = out @ normalised @ into
+    return camera / camera[2, 3], inliers
+
+
+def _errors(design: np.ndarray, target: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """(S, N) reprojection errors (normalised units) of S parameter vectors theta (S, k) on the N points."""
+    full = np.zeros((len(theta), 11))
+    full[:, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10] if theta.shape[1] == 11 else [0, 1, 3, 4, 5, 7, 8, 9]] = theta
+    x, y = design[:, 0, 0], design[:, 0, 1]
+    z = design[:, 0, 2] if theta.shape[1] == 11 else np.zeros(len(x))
+    p1, p2, g = full[:, 0:4], full[:, 4:8], full[:, 8:11]
+    w = g[:, 0:1] * x + g[:, 1:2] * y + g[:, 2:3] * z + 1.0
+    pu = (p1[:, 0:1] * x + p1[:, 1:2] * y + p1[:, 2:3] * z + p1[:, 3:4]) / w
+    pv = (p2[:, 0:1] * x + p2[:, 1:2] * y + p2[:, 2:3] * z + p2[:, 3:4]) / w
+    return np.hypot(pu - target[:, 0], pv - target[:, 1])
+
+
+def remap(image: np.ndarray, source_x: np.ndarray, source_y: np.ndarray, interpolation: int, border: int) -> np.ndarray:
+    """image sampled at (source_x, source_y) (H, W) float, rounded far below a pixel so every CPU samples the same."""
+    mx, my = (np.round(v, 4).astype(np.float32) for v in (source_x, source_y))
+    return cv2.remap(image, mx, my, interpolation, borderMode=border)
+
+
+class DepthRegistration(Registration):
+    """Registration whose warp is depth-aware (faces/depth.py): an affine camera view of the turned head, fitted to
+    the same dense flow on the same mask; `depth` is the canvas's depth map."""
+
+    def __init__(self, canvas, reference, mask, params, depth: np.ndarray):
+        self.depth = depth
+        self.grid = np.mgrid[0 : mask.shape[0], 0 : mask.shape[1]][::-1].astype(np.float64)  # (2, H, W) x, y
+        self.rng = np.random.default_rng(0)  # RANSAC's samples: the same on every run
+        super().__init__(canvas, reference, mask, params)
+        self.z = depth[self.rows, self.cols]
+
+    def view(self, grey: np.ndarray, warp: np.ndarray) -> np.ndarray:
+        """The canvas view of a grey frame moved by `warp` (3, 3): view(q) = canvas(W q)."""
+        if warp.shape == (2, 3):  # the template, built by the parent
+            warp = IDENTITY
+        wx, wy = apply(warp, *self.grid, self.depth)
+        inv = np.linalg.inv(self.canvas)  # canvas -> reduced source
+        moved = remap(
+            grey,
+            inv[0, 0] * wx + inv[0, 1] * wy + inv[0, 2],
+            inv[1, 0] * wx + inv[1, 1] * wy + inv[1, 2],
+            cv2.INTER_LINEAR,
+            cv2.BORDER_REPLICATE,
+        )
+        return cv2.GaussianBlur(moved.astype(np.float32), (0, 0), 1.0)
+
+    def fit(self, grey: np.ndarray, init: np.ndarray) -> tuple[np.ndarray, float]:
+        """The warp (3, 4) of a frame from the flow on the mask, and the share of mask pixels that agree with it: the
+        camera of faces/depth.py where it explains clearly more of the rigid regions than a similarity does (a head
+        turning out of the image plane), else the similarity (fewer parameters: less jitter on a head that does
+        not turn)."""
+        warp, share = init.copy(), 0.0
+        q = self.q.astype(np.float64)
+        for _ in range(self.passes):
+            back = np.clip(self.view(grey, warp), 0, 255).astype(np.uint8)
+            flow = self.dis.calc(self.template, back, None)
+            moved = q + flow[self.rows, self.cols]
+            found = fit(q, self.z, moved, CAMERA_PX, self.rng)
+            similar, _ = cv2.estimateAffinePartial2D(
+                self.q,
+                moved.astype(np.float32),
+                method=cv2.RANSAC,
+                ransacReprojThreshold=0.3,
+                maxIters=500,
+                confidence=0.999,
+                refineIters=20,
+            )
+            if found is None and similar is None:
+                raise cv2.error("no warp fits the flow")
+            sim_share = (
+                -1.0
+                if similar is None
+                else float((np.linalg.norm(q @ similar[:, :2].T + similar[:, 2] - moved, axis=1) < CAMERA_PX).mean())
+            )
+            cam_share = -1.0 if found is None else float(found[1].mean())
+            if cam_share > sim_share + CAMERA_MARGIN:
+                step, share = found[0], cam_share
+            else:
+                step = np.array(
+                    [[*similar[0, :2], 0.0, similar[0, 2]], [*similar[1, :2], 0.0, similar[1, 2]], [0.0, 0.0, 0.0, 1.0]]
+                )
+                share = sim_share
+            warp = compose(warp, step)
+        return warp, share
+
+
+def _scale(m: np.ndarray) -> float:
+    return float(np.sqrt(abs(np.linalg.det(m[:2, :2]))))
+
+
+def aligned_depth(landmarks: np.ndarray, depth: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
+    """(size, size) float32 depth map of the aligned reference frame from its landmarks (N, 2) and their depths (N,),
+    source px, under the reference transform `matrix` (2, 3)."""
+    return depth_map(transform_points(landmarks, matrix), depth * _scale(matrix), (size, size))
+
+
+def register_cameras(
+    frames, reference, canvas, zoom, mask, ref_landmarks, ref_depth, ref_matrix, params, matrices, scores
+) -> tuple[np.ndarray, np.ndarray]:
+    """Depth-aware registration of every frame (in place into matrices, scores); returns (cameras (T, 3, 4) aligned
+    (x, y, z, 1) -> source, depth (size, size) aligned depth map)."""
+    canvas_depth = depth_map(transform_points(ref_landmarks, canvas), ref_depth * _scale(canvas), mask.shape)
+    depth = aligned_depth(ref_landmarks, ref_depth, ref_matrix, params.size)
+    register = DepthRegistration(canvas, frames[reference], mask, params, canvas_depth)
+    k = _scale(zoom)  # canvas depth = k * aligned depth
+    lift = np.array(
+        [[zoom[0, 0], zoom[0, 1], 0, zoom[0, 2]], [zoom[1, 0], zoom[1, 1], 0, zoom[1, 2]], [0, 0, k, 0], [0, 0, 0, 1.0]]
+    )  # aligned (x, y, z, 1) -> canvas (x, y, z, 1)
+    cameras = np.zeros((len(frames), 3, 4))
+    for t, (w, cc) in track(register, frames, reference, IDENTITY).items():
+        # aligned (p, z) -> canvas (Z p, k z) -> W -> source C^-1 (.); matrices: its plane z = 0, inverted
+        cameras[t] = np.linalg.inv(to3(canvas)) @ w @ lift
+        if t != reference:
+            plane = np.linalg.inv(cameras[t][:, [0, 1, 3]])
+            matrices[t] = (plane / plane[2, 2])[:2]
+            scores[t] = cc
+    return cameras, depth
