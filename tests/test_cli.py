@@ -98,6 +98,9 @@ def test_end_to_end_synth_index_faces(tmp_path, capsys):
     rows = (tmp_path / "faces" / "synthetic" / "quality.csv").read_text().splitlines()
     assert len(rows) == 9 and rows[0].startswith("clip_id,frames,reference_index,stabilise")
     assert all(",registration," in r for r in rows[1:])
+    residual = rows[0].split(",").index("residual_after_px")
+    measured = [float(r.split(",")[residual]) for r in rows[1:]]
+    assert measured == sorted(measured, reverse=True)  # worst first
     from PIL import Image
 
     assert Image.open(tmp_path / "faces" / "synthetic" / "quality.png").size[1] == 18 + 8 * 112

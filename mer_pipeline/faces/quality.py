@@ -1,7 +1,8 @@
 """The faces quality report: a CSV with one row per clip and a contact sheet, so a person can check a dataset's
 alignment in a minute.
 
-quality.csv: clip_id, frames, reference_index, stabilise, faces_found, motion_before_px (median / max over frames:
+quality.csv, worst clip first (by the measured residual): clip_id, frames, reference_index, stabilise, faces_found,
+motion_before_px (median / max over frames:
 how far the head moved the face-hull points from the reference, px at the aligned size), residual_after_px (median
 over the tracking checks of the rigid landmarks found on the stabilised frames against the reference's; blank when
 no check found a face), registration score (min), checks, flags.
@@ -57,7 +58,8 @@ def write_quality(store_path: Path, clip_ids: list[str], out_dir: Path, rows: in
     """Write quality.csv and quality.png for the complete entries among `clip_ids`. Returns the rows written."""
     root = faces_store.open_existing(store_path)
     entries = [e for c in clip_ids if (e := faces_store.entry(root, c)) is not None]
-    table = [quality_row(e) for e in entries]
+    table = [quality_row(e) for e in entries]  # worst first: by the measured residual, then flags, then id
+    table.sort(key=lambda row: (-float(row["residual_after_px"] or "inf"), not row["flags"], row["clip_id"]))
     out_dir.mkdir(parents=True, exist_ok=True)
     with open(out_dir / QUALITY_TABLE, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=COLUMNS)
