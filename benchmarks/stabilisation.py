@@ -40,7 +40,8 @@ from mer_pipeline.synth.generate import generate, read_ground_truth
 
 METHODS = ("none", "landmarks", "registration", "registration_3d")
 OFF_PX = 2.0  # a clip is "off" when some frame keeps more rigid motion than this (px at the aligned size)
-FLAGS = ("registration failed", "face lost")  # the flags that say the stabilised clip is off
+# the flags that say a stabilised clip is off: each method's tracking failure (faces/stabilise.flags), or a lost face
+FLAGS = ("registration failed", "landmarks failed", "face lost", "face ")
 
 
 def dataset(params: Params, root: Path, kind: str, turn: float = 8.0):
@@ -178,7 +179,8 @@ def main() -> None:
         "",
         f"3D set: the same clips with the head also turning out of the image plane (yaw and pitch up to {args.turn:g} "
         f"deg, a 3D mesh seen by a camera; synth `head_model: 3d`). Off = a clip with a frame over {OFF_PX:g} px; "
-        f"flags = {' / '.join(FLAGS)} (faces.check_tolerance_px {params.faces.check_tolerance_px:g}); a check is "
+        "flags = registration / landmarks failed, face lost, or (none) face off the reference "
+        f"(faces.check_tolerance_px {params.faces.check_tolerance_px:g}); a check is "
         "the landmarks found on a stabilised frame against the reference's.",
         "",
         "| method | residual median px | residual max px | frames over 2 px | flow EPE px (3D / still) | "
