@@ -28,6 +28,8 @@ from openpyxl import Workbook
 from publish import publish  # benchmarks/publish.py: the one output helper
 from skimage import data
 
+from mer_pipeline.synth.generate import SHEET_HEADER
+
 REPO = Path(__file__).resolve().parents[1]
 SUBJECTS, CLIPS = 26, 255
 EMOTIONS = ["happiness", "disgust", "repression", "surprise", "others"]
@@ -37,19 +39,7 @@ def casme2_tree(root: Path, frames: int) -> int:
     """255 clips over 26 subjects, `frames` numbered frames each; returns the number of files written."""
     jpeg = cv2.imencode(".jpg", cv2.resize(data.astronaut()[:, :, ::-1], (640, 480)), [cv2.IMWRITE_JPEG_QUALITY, 90])[1]
     wb = Workbook()
-    wb.active.append(
-        [
-            "Subject",
-            "Filename",
-            None,
-            "OnsetFrame",
-            "ApexFrame",
-            "OffsetFrame",
-            None,
-            "Action Units",
-            "Estimated Emotion",
-        ]
-    )
+    wb.active.append(list(SHEET_HEADER))  # CASME II's coding-sheet columns, as the synthetic sheet has them
     for k in range(CLIPS):
         sub, name = k % SUBJECTS + 1, f"EP{k // SUBJECTS + 1:02d}_{k:03d}"
         folder = root / "CASME2-RAW" / f"sub{sub:02d}" / name
