@@ -240,43 +240,26 @@ def run_faces(
     scale: Scale = Scale(),
     compute: bool = True,
 ) -> dict:
-    """Write the faces store; entries already complete for the same content key are kept. Returns counts."""
+    """Write the faces store; entries already complete for the same content key are kept. Returns counts. The store
+    is held (store/lock.py) for the whole run."""
     with holding(out):
-        return _run_faces(
-            records, dataset_root, out, params, index_meta, landmarker, log, progress, cache, scale, compute
+        faces_store.open_store(out, faces_provenance(params, index_meta))
+        if landmarker is not None:  # an injected landmarker (tests) stays in this process, on this thread
+            scale = Scale()
+        threads = clip_threads() if landmarker is None and not (scale.workers or scale.scheduler) else 1
+        task = FacesTask(
+            str(out), str(dataset_root), params, landmarker, cv_threads=1 if scale.workers or threads > 1 else 0
         )
-
-
-def _run_faces(
-    records: list[ClipRecord],
-    dataset_root: Path,
-    out: Path,
-    params: FacesParams,
-    index_meta: dict,
-    landmarker: Landmarker | None,
-    log: ProblemLog,
-    progress,
-    cache: CacheParams,
-    scale: Scale,
-    compute: bool,
-) -> dict:
-    faces_store.open_store(out, faces_provenance(params, index_meta))
-    if landmarker is not None:  # an injected landmarker (tests) stays in this process, on this thread
-        scale = Scale()
-    threads = clip_threads() if landmarker is None and not (scale.workers or scale.scheduler) else 1
-    task = FacesTask(
-        str(out), str(dataset_root), params, landmarker, cv_threads=1 if scale.workers or threads > 1 else 0
-    )
-    outcomes = engine.run(task, records, cache, scale, compute=compute, progress=progress, threads=threads)
-    root, flagged = faces_store.open_existing(out), 0
-    for rec, o in zip(records, outcomes):
-        if o.problem:
-            log.add(rec.clip_id, o.problem, "skipped")
-        elif (entry := faces_store.entry(root, rec.clip_id)) is not None and entry.flags:
-            flagged += 1
-            for problem in entry.flags:
-                log.add(rec.clip_id, problem, "flagged")
-    return {**engine.counts(outcomes), "flagged": flagged}
+        outcomes = engine.run(task, records, cache, scale, compute=compute, progress=progress, threads=threads)
+        root, flagged = faces_store.open_existing(out), 0
+        for rec, o in zip(records, outcomes):
+            if o.problem:
+                log.add(rec.clip_id, o.problem, "skipped")
+            elif (entry := faces_store.entry(root, rec.clip_id)) is not None and entry.flags:
+                flagged += 1
+                for problem in entry.flags:
+                    log.add(rec.clip_id, problem, "flagged")
+        return {**engine.counts(outcomes), "flagged": flagged}
 
 
 def faces_stage(
