@@ -85,17 +85,16 @@ def align_clip(
     frames: Sequence[np.ndarray], reference: int, landmarker: Landmarker, params: FacesParams, clip_id: str
 ) -> AlignedClip:
     """Align, stabilise and equalise a clip; frame `reference` (index into frames) sets the alignment."""
-    found = faces_of(landmarker(frames[reference]))
+    # registration_3d needs the face's depth, where the landmarker measures one (mediapipe does): in the same call
+    with_depth = getattr(landmarker, "with_depth", None) if params.stabilise == "registration_3d" else None
+    found_3d = with_depth(frames[reference]) if with_depth else []
+    found = [f[:, :2] for f in found_3d] if with_depth else faces_of(landmarker(frames[reference]))
     landmarks = largest(found)
     if landmarks is None:
         raise ClipError(clip_id, f"no face found on reference frame {reference}")
     depth = None
-    if params.stabilise == "registration_3d":  # the face's depth, where the landmarker measures one (mediapipe does)
-        with_depth = getattr(landmarker, "with_depth", None)
-        faces_3d = with_depth(frames[reference]) if with_depth else []
-        match = closest([f[:, :2] for f in faces_3d], landmarks)
-        in_3d = next((f for f in faces_3d if match is not None and np.array_equal(f[:, :2], match)), None)
-        depth = np.zeros(len(landmarks)) if in_3d is None else in_3d[:, 2]
+    if params.stabilise == "registration_3d":  # flat (zeros) from a landmarker without depth
+        depth = next((f[:, 2] for f, xy in zip(found_3d, found) if xy is landmarks), np.zeros(len(landmarks)))
     try:
         matrix = crop_similarity(landmarks, params)
     except ValueError as exc:

@@ -41,14 +41,7 @@ class MediapipeLandmarker:
         Returns:
             a list of (478, 2) float64 pixel (x, y) arrays, empty when no face is found.
         """
-        if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
-            raise ValueError(f"expected (H, W, 3) uint8 RGB, got {rgb.shape} {rgb.dtype}")
-        result = self._mesh.process(np.ascontiguousarray(rgb))
-        h, w = rgb.shape[:2]
-        return [
-            np.array([[p.x * w, p.y * h] for p in face.landmark], dtype=np.float64)
-            for face in result.multi_face_landmarks or []
-        ]
+        return [np.ascontiguousarray(face[:, :2]) for face in self.with_depth(rgb)]
 
     def with_depth(self, rgb: np.ndarray) -> list[np.ndarray]:
         """As calling it, with mediapipe's depth: (478, 3) float64 (x, y, z) per face, z in the scale of x (pixels),
