@@ -3,20 +3,22 @@ no 2D transform of the frame can undo. With the reference frame's depth (mediapi
 over the mesh into a depth map), a frame is modelled as a camera view of the rigid head: the position of reference
 point q with depth z(q) is
 
-    W(q) = (P [x, y, z, 1])_xy / (P [x, y, z, 1])_w        P (3, 4), its last entry 1
+    W(q) = (P [x, y, d, 1])_xy / (P [x, y, d, 1])_w        P (3, 4), its last entry 1;  d = D z / (D + z)
 
-a projective camera on the head's points (rotation, translation and approach, seen in perspective). P is fitted
-robustly to dense flow like the similarity of faces/stabilise.py (RANSAC on 6 points, then least squares on the
-inliers), and a frame is warped through it per pixel.
+a projective camera on the head's points (rotation, translation and approach, seen in perspective), exact in the
+parallax depth d (D the camera's distance, `parallax`). P is fitted robustly to dense flow like the similarity of
+faces/stabilise.py (RANSAC on 6 points, then least squares on the inliers), each pass on the exact correspondences
+of the frame viewed under the last estimate, and a frame is warped through it per pixel.
 
 Convention: points (x, y) pixels, origin top-left; depth z in the same pixels, negative towards the camera
-(mediapipe's sign).
+(mediapipe's sign); depth maps (`depth_map`, and so a faces entry's cameras) hold the parallax depth d.
 """
 
 import cv2
 import numpy as np
 from scipy.interpolate import LinearNDInterpolator
 from scipy.ndimage import distance_transform_edt
+from scipy.spatial import ConvexHull
 
 from mer_pipeline.face_mesh import MESH_POINTS
 from mer_pipeline.faces.align import transform_points
@@ -24,21 +26,42 @@ from mer_pipeline.faces.registration import Registration, to3, track
 
 CAMERA_PX = 0.6  # inlier threshold of the camera fit and of the comparison with the similarity (px on the canvas)
 CAMERA_MARGIN = 0.08  # the camera is taken where it explains this much more of the mask than the similarity
+CAMERA_FACE_WIDTHS = 5.0  # the camera's assumed distance: a seated person about 75 cm away (a wrong one: 2nd order)
+RING = (1.1, 1.3)  # beyond the outline, its depth is held out to these multiples of its distance from the face centre
+DEPTH_PASSES = 2  # passes beyond `registration_passes` a depth-aware fit may take to converge
+CONVERGED_PX = 0.05  # a pass that moves no mask point by more than this (canvas px) ends the fit
+COLUMNS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]  # the camera's 11 free entries (row-major, the last one is 1)
+FLAT_COLUMNS = [0, 1, 3, 4, 5, 7, 8, 9]  # those of a homography: no depth column
 IDENTITY = np.array([[1.0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1]])
 
 
 def depth_map(points: np.ndarray, depth: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """(H, W) float32 depth: the mesh points' depths `depth` (N,) at their positions `points` (N, 2), interpolated
-    linearly over their triangulation and, outside the face, continued with the nearest face depth."""
+    """(H, W) float32 parallax depth (see `parallax`) of the mesh points' depths `depth` (N,) at their positions
+    `points` (N, 2), interpolated linearly over their triangulation; beyond the face's outline each outline point's
+    depth is held outwards (a ring of points at RING times its distance from the centre), then the nearest."""
     h, w = shape
-    inside = LinearNDInterpolator(points[:MESH_POINTS], depth[:MESH_POINTS])
+    face, z = points[:MESH_POINTS], parallax(points, depth)[:MESH_POINTS]
+    outline = ConvexHull(face).vertices
+    centre = face.mean(0)
+    ring = [centre + (face[outline] - centre) * k for k in RING]
+    inside = LinearNDInterpolator(np.concatenate([face, *ring]), np.concatenate([z, *[z[outline]] * len(RING)]))
     ys, xs = np.mgrid[0:h, 0:w]
-    z = inside(xs, ys)
-    missing = np.isnan(z)
+    out = inside(xs, ys)
+    missing = np.isnan(out)
     if missing.all():
         return np.zeros(shape, np.float32)
     _, (iy, ix) = distance_transform_edt(missing, return_indices=True)
-    return np.round(z[iy, ix], 3).astype(np.float32)
+    out = out[iy, ix]
+    return np.round(out, 3).astype(np.float32)
+
+
+def parallax(points: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    """The depth coordinate in which a camera view of the head is exactly projective: D z / (D + z), D the camera's
+    distance (CAMERA_FACE_WIDTHS times the face's width, the units of `points`). A view from another camera position
+    maps an image point x with distance D + z to H x + e / (D + z) (plane plus parallax); z itself would leave a
+    model error growing with z^2 / D^2 (0.1 px at the temples of a face turned by 8 degrees)."""
+    distance = CAMERA_FACE_WIDTHS * float(np.ptp(points[:MESH_POINTS, 0]))
+    return distance * depth / (distance + depth)
 
 
 def apply(camera: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -69,13 +92,6 @@ def locate(camera: np.ndarray, depth: np.ndarray, points: np.ndarray, start: np.
     return p
 
 
-def compose(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
-    """The camera of q -> outer(inner(q)), taking the depth at inner(q) as the depth at q (motions of a few pixels)."""
-    lifted = np.stack([inner[0], inner[1], [0.0, 0.0, 1.0, 0.0], inner[2]])  # (x', y', z, w') homogeneous
-    out = outer @ lifted
-    return out / out[2, 3]
-
-
 def fit(
     q: np.ndarray, depth: np.ndarray, moved: np.ndarray, threshold: float, rng: np.random.Generator, tries: int = 500
 ) -> tuple[np.ndarray, np.ndarray] | None:
@@ -89,7 +105,7 @@ def fit(
     z = depth / scale if with_depth else np.zeros(len(q))
     u, v = ((moved - centre) / scale).T
     one, zero = np.ones(len(q)), np.zeros(len(q))
-    cols = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10] if with_depth else [0, 1, 3, 4, 5, 7, 8, 9]
+    cols = COLUMNS if with_depth else FLAT_COLUMNS
     rows_u = np.stack([x, y, z, one, zero, zero, zero, zero, -u * x, -u * y, -u * z], 1)[:, cols]
     rows_v = np.stack([zero, zero, zero, zero, x, y, z, one, -v * x, -v * y, -v * z], 1)[:, cols]
     design = np.stack([rows_u, rows_v], 1)  # (N, 2, k)
@@ -131,9 +147,9 @@ def fit(
 def _errors(design: np.ndarray, target: np.ndarray, theta: np.ndarray) -> np.ndarray:
     """(S, N) reprojection errors (normalised units) of S parameter vectors theta (S, k) on the N points."""
     full = np.zeros((len(theta), 11))
-    full[:, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10] if theta.shape[1] == 11 else [0, 1, 3, 4, 5, 7, 8, 9]] = theta
+    full[:, COLUMNS if theta.shape[1] == len(COLUMNS) else FLAT_COLUMNS] = theta
     x, y = design[:, 0, 0], design[:, 0, 1]
-    z = design[:, 0, 2] if theta.shape[1] == 11 else np.zeros(len(x))
+    z = design[:, 0, 2] if theta.shape[1] == len(COLUMNS) else np.zeros(len(x))
     p1, p2, g = full[:, 0:4], full[:, 4:8], full[:, 8:11]
     w = g[:, 0:1] * x + g[:, 1:2] * y + g[:, 2:3] * z + 1.0
     pu = (p1[:, 0:1] * x + p1[:, 1:2] * y + p1[:, 2:3] * z + p1[:, 3:4]) / w
@@ -156,6 +172,9 @@ class DepthRegistration(Registration):
         self.grid = np.mgrid[0 : mask.shape[0], 0 : mask.shape[1]][::-1].astype(np.float64)  # (2, H, W) x, y
         self.rng = np.random.default_rng(0)  # RANSAC's samples: the same on every run
         super().__init__(canvas, reference, mask, params)
+        # flow down to the canvas's own resolution: a camera's 11 parameters follow local flow biases that the
+        # similarity's 4 average away (8 clips of the 3D set: residual 0.44 -> 0.37 px, expression EPE 0.44 -> 0.34 px)
+        self.dis.setFinestScale(0)
         self.z = depth[self.rows, self.cols]
 
     def view(self, grey: np.ndarray, warp: np.ndarray) -> np.ndarray:
@@ -173,17 +192,30 @@ class DepthRegistration(Registration):
         )
         return cv2.GaussianBlur(moved.astype(np.float32), (0, 0), 1.0)
 
+    def depth_at(self, points: np.ndarray) -> np.ndarray:
+        """(N,) the canvas depth at points (N, 2), bilinear."""
+        x, y = (v.astype(np.float32)[:, None] for v in points.T)
+        return cv2.remap(self.depth, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[:, 0].astype(np.float64)
+
     def fit(self, grey: np.ndarray, init: np.ndarray) -> tuple[np.ndarray, float]:
-        """The warp (3, 4) of a frame from the flow on the mask, and the share of mask pixels that agree with it: the
-        camera of faces/depth.py where it explains clearly more of the rigid regions than a similarity does (a head
-        turning out of the image plane), else the similarity (fewer parameters: less jitter on a head that does
-        not turn)."""
+        """The warp (3, 4) of a frame from the flow on the mask, and the share of mask pixels that agree with it.
+
+        Each pass views the frame under the current warp W, and the flow f from the template to that view says
+        that template point q shows at view point q + f, so at canvas point W(q + f) with the depth there: those
+        correspondences, exact (no composition of warps), are fitted anew. The camera of faces/depth.py is taken
+        where it explains clearly more of the rigid regions than a similarity does (a head turning out of the image
+        plane), else the similarity (fewer parameters: less jitter on a head that does not turn). Passes repeat
+        until the warp moves the mask by less than CONVERGED_PX, at most `registration_passes` + DEPTH_PASSES
+        times: a flow over a turned face is biased by its foreshortening, which the next view undoes.
+        """
         warp, share = init.copy(), 0.0
         q = self.q.astype(np.float64)
-        for _ in range(self.passes):
+        before = q
+        for _ in range(self.passes + DEPTH_PASSES):
             back = np.clip(self.view(grey, warp), 0, 255).astype(np.uint8)
             flow = self.dis.calc(self.template, back, None)
-            moved = q + flow[self.rows, self.cols]
+            inner = q + flow[self.rows, self.cols]
+            moved = np.stack(apply(warp, *inner.T, self.depth_at(inner)), 1)
             found = fit(q, self.z, moved, CAMERA_PX, self.rng)
             similar, _ = cv2.estimateAffinePartial2D(
                 self.q,
@@ -203,13 +235,16 @@ class DepthRegistration(Registration):
             )
             cam_share = -1.0 if found is None else float(found[1].mean())
             if cam_share > sim_share + CAMERA_MARGIN:
-                step, share = found[0], cam_share
+                warp, share = found[0], cam_share
             else:
-                step = np.array(
+                warp = np.array(
                     [[*similar[0, :2], 0.0, similar[0, 2]], [*similar[1, :2], 0.0, similar[1, 2]], [0.0, 0.0, 0.0, 1.0]]
                 )
                 share = sim_share
-            warp = compose(warp, step)
+            now = np.stack(apply(warp, *q.T, self.z), 1)
+            step, before = float(np.abs(now - before).max()), now
+            if step < CONVERGED_PX:
+                break
         return warp, share
 
 

@@ -42,8 +42,8 @@ Locate = Callable[[np.ndarray, np.ndarray], np.ndarray | None]  # (RGB frame, ex
 class Stabilised:
     """matrices: (T, 2, 3) float64 source -> aligned per frame; scores, motion, check: (T,) float32 (module doc);
     with `registration_3d`, cameras (T, 3, 4) float64 and depth (size, size) float32: frame t's aligned pixel p
-    shows source position cameras[t] [p, depth(p), 1] (faces/depth.py; matrices then hold its plane z = 0, for the
-    tracking numbers); None otherwise."""
+    shows source position cameras[t] [p, depth(p), 1], depth the parallax depth (faces/depth.py; matrices then hold
+    its plane d = 0, for the tracking numbers); None otherwise."""
 
     matrices: np.ndarray
     scores: np.ndarray

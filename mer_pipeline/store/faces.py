@@ -20,7 +20,7 @@ from mer_pipeline.errors import UserError
 from mer_pipeline.store.opening import open_readonly, reuse_or_clear
 from mer_pipeline.store.records import FacesEntry
 
-SCHEMA_VERSION = 2  # 2: per-frame cameras and landmark depth (registration_3d)
+SCHEMA_VERSION = 3  # 2: per-frame cameras and landmark depth (registration_3d); 3: cameras on the parallax depth
 CLIPS = "clips"
 
 

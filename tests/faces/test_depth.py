@@ -34,15 +34,13 @@ def test_a_camera_is_recovered_from_points_with_depth_and_outliers():
     assert np.ptp(truth_xy[:, 0] - q[:, 0]) > 5
 
 
-def test_a_flat_face_gives_a_homography_and_identity_composes_away():
+def test_a_flat_face_gives_a_homography():
     rng = np.random.default_rng(2)
     q = rng.uniform(0, 100, (200, 2))
     h = np.array([[1.01, 0.02, 0, 3.0], [-0.02, 0.99, 0, 1.0], [1e-4, -5e-5, 0, 1.0]])
     moved = np.stack(depth.apply(h, q[:, 0], q[:, 1], np.zeros(len(q))), 1)
     camera, inliers = depth.fit(q, np.zeros(len(q)), moved, 0.3, np.random.default_rng(3))
     assert inliers.all() and np.allclose(camera[:, 2], 0) and np.allclose(camera, h, atol=1e-6)
-    np.testing.assert_allclose(depth.compose(depth.IDENTITY, camera), camera, atol=1e-12)
-    np.testing.assert_allclose(depth.compose(camera, depth.IDENTITY), camera, atol=1e-12)
 
 
 def test_locate_inverts_a_camera_over_a_depth_map():
@@ -64,5 +62,38 @@ def test_the_depth_map_interpolates_the_mesh_and_continues_it_outside():
     points[5:] = [30.0, 30.0]  # the rest sit on the centre, with its depth
     values[5:] = -20.0
     d = depth.depth_map(points, values, (64, 64))
-    assert d[30, 30] == -20 and d[10, 10] == 0 and -20 < d[20, 20] < 0
-    assert d[0, 0] == d[10, 10] and d[63, 63] == d[50, 50]  # outside: the nearest face depth
+    nose = depth.parallax(points, values)[4]  # -20 as parallax depth: D = 5 face widths = 200 px, -20 * 200 / 180
+    assert np.isclose(nose, -200 / 9) and np.isclose(d[30, 30], nose, atol=1e-3)
+    assert d[10, 10] == 0 and nose < d[20, 20] < 0
+    assert d[0, 0] == d[10, 10] and d[63, 63] == d[50, 50]  # outside: the outline's depth held outwards
+
+
+def test_the_outline_depth_is_held_outwards_where_the_nearest_pixel_would_fall_inside():
+    """A face whose outline is far behind its inside: just beyond an outline point the map keeps that point's depth,
+    as the head's surface continues there, not the depth of the nearest pixel inside, which is far nearer."""
+    angles = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+    outline = 32 + 20 * np.c_[np.cos(angles), np.sin(angles)]
+    inner = 32 + 18 * np.c_[np.cos(angles), np.sin(angles)]
+    points = np.concatenate([outline, inner, np.full((468 - 48, 2), 32.0)])
+    values = np.concatenate([np.full(24, 40.0), np.full(24, 0.0), np.full(468 - 48, -10.0)])
+    d = depth.depth_map(points, values, (64, 64))
+    far = depth.parallax(points, values)[0]
+    for x, y in 32 + 22 * np.c_[np.cos(angles), np.sin(angles)]:  # 1.1 times out: between outline and ring
+        assert abs(d[int(round(y)), int(round(x))] - far) < 0.05 * far
+
+
+def test_a_camera_view_of_the_head_is_exactly_projective_in_parallax_depth():
+    """The synthetic head seen turned by a pinhole camera (synth/mesh.py): a camera fitted to its mesh points with
+    their parallax depth reproduces them (0.1 thousandth of a px here); with the raw depth it misses by 0.04 px."""
+    from mer_pipeline.synth.mesh import head_mesh, project
+
+    mesh = head_mesh(np.array([[0.6, 0.0, 40.0], [0.0, 0.6, 30.0]]), 320)
+    ref_xy, ref_z = (v[:468] for v in project(mesh, np.array([0.02, -0.03, 0.01, 1.0, -2.0, 1.0])))
+    moved = project(mesh, np.array([0.12, 0.1, -0.02, 3.0, 1.0, 1.01]))[0][:468]  # about 7 and 8 degrees more
+    d = depth.parallax(ref_xy, ref_z)
+    # the assumed distance is the face width at this pose, not the still face's: a fraction of a percent apart
+    errors = {}
+    for name, z in (("parallax", d), ("raw", ref_z)):
+        camera, _ = depth.fit(ref_xy, z, moved, 100.0, np.random.default_rng(0))
+        errors[name] = np.hypot(*(np.stack(depth.apply(camera, *ref_xy.T, z), 1) - moved).T).mean()
+    assert errors["parallax"] < 0.001 < 0.03 < errors["raw"], errors
