@@ -16,6 +16,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from scipy.ndimage import map_coordinates
 from scipy.spatial import Delaunay
 
 MESH_FILE = Path(__file__).with_name("astronaut_mesh.csv")
@@ -112,3 +113,16 @@ def frame_map(mesh: HeadMesh, pose: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     linear = np.transpose(affine[k, :2, :], (0, 1, 3, 2))  # (H, W, 2, 2): rows d(still x, y) / d(frame x, y)
     # rounded far below a pixel: the same frames on every machine whatever the last bits of the solve
     return np.round(map_x, 4).astype(np.float32), np.round(map_y, 4).astype(np.float32), linear.astype(np.float32)
+
+
+def carry(mesh: HeadMesh, pose: np.ndarray, to: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Where frame points (N, 2) seen at `pose` are in the frame at pose `to`: through the still face (the backward
+    map of `pose`), then its triangle's corners at `to` (the mesh moves piecewise-affinely)."""
+    map_x, map_y, _ = frame_map(mesh, pose)
+    still = np.stack([map_coordinates(m, points[:, ::-1].T, order=1, mode="nearest") for m in (map_x, map_y)], 1)
+    triangulation = Delaunay(mesh.still)
+    k = triangulation.find_simplex(still)
+    inner = triangulation.transform[k]
+    b = np.einsum("nij,nj->ni", inner[:, :2], still - inner[:, 2])
+    corners = project(mesh, to)[0][triangulation.simplices[k]]  # (N, 3, 2)
+    return np.einsum("nk,nkd->nd", np.c_[b, 1 - b.sum(1)], corners)
