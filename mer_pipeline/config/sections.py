@@ -135,7 +135,7 @@ class FacesParams:
     eye_distance: float = 0.38
     eye_y: float = 0.38
     max_faces: int = 4
-    stabilise: str = "registration"
+    stabilise: str = "registration_3d"
     registration_passes: int = 1
     registration_preset: str = "medium"  # DIS preset of the registration flow: ultrafast | fast | medium
     registration_stride: int = 4  # DIS patch stride, px; 0: the preset's own (medium's is 3)

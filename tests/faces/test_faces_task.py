@@ -48,7 +48,7 @@ def test_faces_store_entries_and_rerun_keeps_them(tiny_synth, tmp_path, repo_par
     assert entry.label3 == rec.label3 and len(entry.landmarks) == 478
     eyes = np.asarray(entry.eye_centres_aligned)
     assert abs(eyes[0, 1] - eyes[1, 1]) < 1e-6 and eyes[:, 0].mean() == pytest.approx(48)  # level and centred
-    assert entry.matrices.shape == (rec.n_frames, 2, 3) and entry.stabilise == "registration"
+    assert entry.matrices.shape == (rec.n_frames, 2, 3) and entry.stabilise == params.stabilise
     np.testing.assert_allclose(entry.matrices[entry.reference_index], entry.matrix)
     assert entry.faces_found == 1 and entry.flags == []
     assert root.attrs["params_hash"] and root.attrs["index_sha256"] == meta["index_sha256"]
