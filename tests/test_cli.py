@@ -2,6 +2,7 @@
 of synth -> index -> faces on a tiny synthetic dataset."""
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -97,7 +98,8 @@ def test_end_to_end_synth_index_faces(tmp_path, capsys):
     assert root.attrs["kind"] == "faces" and root.attrs["dataset"] == "synthetic"
     rows = (tmp_path / "faces" / "synthetic" / "quality.csv").read_text().splitlines()
     assert len(rows) == 9 and rows[0].startswith("clip_id,frames,reference_index,stabilise")
-    assert all(",registration," in r for r in rows[1:])
+    method = yaml.safe_load(Path(params).read_text())["faces"]["stabilise"]  # the params' method, in every row
+    assert method == "registration_3d" and all(f",{method}," in r for r in rows[1:])
     residual = rows[0].split(",").index("residual_after_px")
     measured = [float(r.split(",")[residual]) for r in rows[1:]]
     assert measured == sorted(measured, reverse=True)  # worst first
