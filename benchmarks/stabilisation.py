@@ -103,63 +103,20 @@ def measure(params: Params, root: Path, records, meta, method: str, landmarker) 
 
 
 def oracle_epe(params: Params, root: Path, store: Path) -> float:
-    """Flow EPE when onset and apex are aligned with the TRUE head transforms (M_apex = M_ref H_ref H_apex^-1): the
-    floor set by resampling a moved face, which no stabilisation can go below."""
-    truth, faces = read_ground_truth(root / "synthetic"), faces_store.open_existing(store)
-    first, second, truths, masks = [], [], [], []
-    for clip_id in faces_store.complete_entries(faces):
-        e, gt = faces_store.entry(faces, clip_id), truth[clip_id]
-        heads = np.load(gt["head"])["transforms"]
-        h = {k: np.vstack([heads[getattr(e, k) - gt["first"]], [0, 0, 1]]) for k in ("onset", "apex")}
-        ref = np.vstack([e.matrix, [0, 0, 1]]) @ h["onset"]  # reference = onset
-        raw = [
-            cv2.cvtColor(cv2.imread(str(root / "synthetic" / e.frames[i])), cv2.COLOR_BGR2RGB)
-            for i in (0, e.key_frames.apex)
-        ]
-        mats = np.stack([e.matrix, (ref @ np.linalg.inv(h["apex"]))[:2]])
-        pair = equalise(
-            apply_alignment(np.stack(raw), mats, params.faces.size),
-            params.faces.equalise,
-            params.faces.clahe_clip,
-            params.faces.clahe_tiles,
-        )
-        clip = torch.from_numpy(pair).permute(0, 3, 1, 2).float() / 255
-        first.append(clip[0])
-        second.append(clip[1])
-        truths.append(aligned_ground_truth(np.load(gt["flow"])["flow"], e.matrix, params.faces.size))
-        masks.append(face_mask(e.landmark_array, e.matrix, params.faces.size))
-    flows = flow_pairs(torch.stack(first), torch.stack(second), params.modalities.of("optical_flow"))
-    return mean_epe(flows, truths, masks)
-
-
-def oracle_epe_3d(params: Params, root: Path, store: Path) -> float:
-    """As `oracle_epe` on the 3D set: the apex frame sampled where the TRUE head motion carries each aligned pixel of
-    the onset (reference) frame (the mesh, synth/mesh.carry), so only the expression moves."""
+    """Flow EPE when onset and apex are aligned with the TRUE head motion (`true_pair`): the floor set by resampling
+    a moved face, which no stabilisation can go below. The store only lends each clip's reference transform."""
     truth, faces = read_ground_truth(root / "synthetic"), faces_store.open_existing(store)
     size = params.faces.size
-    ys, xs = np.mgrid[0:size, 0:size].astype(np.float64)
     first, second, truths, masks = [], [], [], []
     for clip_id in faces_store.complete_entries(faces):
         e, gt = faces_store.entry(faces, clip_id), truth[clip_id]
-        poses = np.load(gt["head"])["poses"]
-        subject = int(clip_id.split("/")[0].removeprefix("sub"))
-        ident = make_identity(np.random.default_rng([params.synth.seed, subject]), params.synth.image_size)
-        mesh = head_mesh(ident.affine, params.synth.image_size)
         raw = [
             cv2.cvtColor(cv2.imread(str(root / "synthetic" / e.frames[i])), cv2.COLOR_BGR2RGB)
             for i in (0, e.key_frames.apex)
         ]
-        inv = np.linalg.inv(np.vstack([e.matrix, [0, 0, 1]]))[:2]  # aligned -> onset source
-        onset_px = np.c_[xs.ravel(), ys.ravel()] @ inv[:, :2].T + inv[:, 2]
-        at_apex = carry(mesh, poses[e.onset - gt["first"]], poses[e.apex - gt["first"]], onset_px)
-        map_x, map_y = (np.round(v.reshape(size, size), 4).astype(np.float32) for v in at_apex.T)
-        pair = np.stack(
-            [
-                cv2.warpAffine(raw[0], e.matrix, (size, size), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE),
-                cv2.remap(raw[1], map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE),
-            ]
+        pair = equalise(
+            true_pair(params, e, gt, raw), params.faces.equalise, params.faces.clahe_clip, params.faces.clahe_tiles
         )
-        pair = equalise(pair, params.faces.equalise, params.faces.clahe_clip, params.faces.clahe_tiles)
         clip = torch.from_numpy(pair).permute(0, 3, 1, 2).float() / 255
         first.append(clip[0])
         second.append(clip[1])
@@ -167,6 +124,35 @@ def oracle_epe_3d(params: Params, root: Path, store: Path) -> float:
         masks.append(face_mask(e.landmark_array, e.matrix, size))
     flows = flow_pairs(torch.stack(first), torch.stack(second), params.modalities.of("optical_flow"))
     return mean_epe(flows, truths, masks)
+
+
+def true_pair(params: Params, e, gt: dict, raw: list[np.ndarray]) -> np.ndarray:
+    """(2, size, size, 3) onset (the reference) and apex aligned by the true head motion. 2D: the apex's transform
+    M_ref H_ref H_apex^-1. 3D: each aligned pixel of the onset carried through the head's mesh to the apex frame
+    (synth/mesh.carry; the mesh rebuilt as the generator builds it, from the subject's seed)."""
+    size, head = params.faces.size, np.load(gt["head"])
+    if "transforms" in head:
+        h = {k: np.vstack([head["transforms"][getattr(e, k) - gt["first"]], [0, 0, 1]]) for k in ("onset", "apex")}
+        ref = np.vstack([e.matrix, [0, 0, 1]]) @ h["onset"]  # reference = onset
+        return apply_alignment(np.stack(raw), np.stack([e.matrix, (ref @ np.linalg.inv(h["apex"]))[:2]]), size)
+    subject = int(e.clip_id.split("/")[0].removeprefix("sub"))
+    ident = make_identity(np.random.default_rng([params.synth.seed, subject]), params.synth.image_size)
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float64)
+    inv = np.linalg.inv(np.vstack([e.matrix, [0, 0, 1]]))[:2]  # aligned -> onset source
+    poses = head["poses"]
+    at_apex = carry(
+        head_mesh(ident.affine, params.synth.image_size),
+        poses[e.onset - gt["first"]],
+        poses[e.apex - gt["first"]],
+        np.c_[xs.ravel(), ys.ravel()] @ inv[:, :2].T + inv[:, 2],
+    )
+    map_x, map_y = (np.round(v.reshape(size, size), 4).astype(np.float32) for v in at_apex.T)
+    return np.stack(
+        [
+            cv2.warpAffine(raw[0], e.matrix, (size, size), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE),
+            cv2.remap(raw[1], map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE),
+        ]
+    )
 
 
 def main() -> None:
@@ -194,7 +180,7 @@ def main() -> None:
                 }
             if kind == "3d":  # the floor on the 3D set: the apex carried back by the true head motion
                 store = next(root.glob("faces_*.zarr"))
-                rows.setdefault("true head motion (oracle)", {})[kind] = {"epe_px": oracle_epe_3d(params, root, store)}
+                rows.setdefault("true head motion (oracle)", {})[kind] = {"epe_px": oracle_epe(params, root, store)}
             shutil.rmtree(root)
     lines = [
         f"Synthetic default ({params.synth.subjects * len(params.synth.classes) * params.synth.clips_per_class} "
