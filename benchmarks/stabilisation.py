@@ -38,7 +38,7 @@ from mer_pipeline.problems import ProblemLog
 from mer_pipeline.spotting.stage import ground_truth_apexes, spot_store
 from mer_pipeline.store import faces as faces_store
 from mer_pipeline.synth.generate import generate, read_ground_truth
-from mer_pipeline.synth.mesh import carry, head_mesh
+from mer_pipeline.synth.mesh import HeadMesh, carry, head_mesh
 from mer_pipeline.synth.render import make_identity
 
 METHODS = ("none", "landmarks", "registration", "registration_3d")
@@ -69,14 +69,12 @@ def measure(params: Params, root: Path, records, meta, method: str, landmarker) 
     log = ProblemLog("synthetic")
     run_faces(records, root / "synthetic", store, faces, meta, landmarker, log)
     seconds = time.perf_counter() - start
-    per_clip = residual_motion(store, root / "synthetic")
+    per_clip, epe = accuracy(params, root, store)
     per_frame = np.concatenate(list(per_clip.values()))
     off = {c for c, r in per_clip.items() if r.max() > OFF_PX}
     faces = faces_store.open_existing(store)
     checks = {c: np.nanmax(faces_store.entry(faces, c).tracking_array("check")) for c in per_clip}
     flagged = {p.where for p in log.items if p.action == "flagged" and p.problem.startswith(FLAGS)}
-    first, second, truths, masks, _ = onset_apex_pairs(store, root / "synthetic")
-    epe = mean_epe(flow_pairs(first, second, params.modalities.of("optical_flow")), truths, masks)
     spotted = spot_store(
         store,
         root / f"spot_{method}",
@@ -100,6 +98,21 @@ def measure(params: Params, root: Path, records, meta, method: str, landmarker) 
         "apex_mae_frames": spotted["mae_frames"],
         "apex_within_2": spotted["within_2"],
     }
+
+
+def accuracy(params: Params, root: Path, store: Path) -> tuple[dict[str, np.ndarray], float]:
+    """(clip id -> (T,) residual rigid motion per frame px, flow EPE of the expression px) of a faces store."""
+    first, second, truths, masks, _ = onset_apex_pairs(store, root / "synthetic")
+    epe = mean_epe(flow_pairs(first, second, params.modalities.of("optical_flow")), truths, masks)
+    return residual_motion(store, root / "synthetic"), epe
+
+
+def subject_mesh(params: Params, clip_id: str) -> HeadMesh:
+    """The 3D head of a clip's subject, rebuilt as the generator builds it (synth/generate.py: from the subject's
+    seed)."""
+    subject = int(clip_id.split("/")[0].removeprefix("sub"))
+    ident = make_identity(np.random.default_rng([params.synth.seed, subject]), params.synth.image_size)
+    return head_mesh(ident.affine, params.synth.image_size)
 
 
 def oracle_epe(params: Params, root: Path, store: Path) -> float:
@@ -135,13 +148,11 @@ def true_pair(params: Params, e, gt: dict, raw: list[np.ndarray]) -> np.ndarray:
         h = {k: np.vstack([head["transforms"][getattr(e, k) - gt["first"]], [0, 0, 1]]) for k in ("onset", "apex")}
         ref = np.vstack([e.matrix, [0, 0, 1]]) @ h["onset"]  # reference = onset
         return apply_alignment(np.stack(raw), np.stack([e.matrix, (ref @ np.linalg.inv(h["apex"]))[:2]]), size)
-    subject = int(e.clip_id.split("/")[0].removeprefix("sub"))
-    ident = make_identity(np.random.default_rng([params.synth.seed, subject]), params.synth.image_size)
     ys, xs = np.mgrid[0:size, 0:size].astype(np.float64)
     inv = np.linalg.inv(np.vstack([e.matrix, [0, 0, 1]]))[:2]  # aligned -> onset source
     poses = head["poses"]
     at_apex = carry(
-        head_mesh(ident.affine, params.synth.image_size),
+        subject_mesh(params, e.clip_id),
         poses[e.onset - gt["first"]],
         poses[e.apex - gt["first"]],
         np.c_[xs.ravel(), ys.ravel()] @ inv[:, :2].T + inv[:, 2],

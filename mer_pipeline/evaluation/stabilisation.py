@@ -41,6 +41,12 @@ def residual_motion(faces_path, dataset_root) -> dict[str, np.ndarray]:
 def camera_residuals(entry, points: np.ndarray, size: int) -> np.ndarray:
     """(T,) as `residuals`, for an entry stabilised through per-frame cameras and the reference's depth
     (registration_3d): a point's aligned position is where its camera shows it."""
+    return camera_errors(entry, points, size).mean(1)
+
+
+def camera_errors(entry, points: np.ndarray, size: int) -> np.ndarray:
+    """(T, N) how far (px) each of the N points is, in frame t's aligned face, from where it is in the reference's
+    (`camera_residuals` per point)."""
     depth = aligned_depth(entry.landmark_array, entry.depth_array, entry.matrix, size)
     aligned = np.stack(
         [
@@ -48,4 +54,4 @@ def camera_residuals(entry, points: np.ndarray, size: int) -> np.ndarray:
             for camera, pts, m in zip(entry.camera_array, points, entry.matrices)
         ]
     )
-    return np.linalg.norm(aligned - aligned[entry.reference_index], axis=-1).mean(1)
+    return np.linalg.norm(aligned - aligned[entry.reference_index], axis=-1)
