@@ -28,7 +28,7 @@ from mer_pipeline.config import DatasetParams, Params
 from mer_pipeline.datasets import ADAPTERS
 from mer_pipeline.datasets.index import build_index, index_meta, read_index, write_index
 from mer_pipeline.evaluation.flow_truth import aligned_ground_truth, face_mask, mean_epe, onset_apex_pairs
-from mer_pipeline.evaluation.stabilisation import residual_motion
+from mer_pipeline.evaluation.stabilisation import point_motion
 from mer_pipeline.faces.align import apply_alignment
 from mer_pipeline.faces.equalise import equalise
 from mer_pipeline.faces.landmarks import MediapipeLandmarker
@@ -69,7 +69,8 @@ def measure(params: Params, root: Path, records, meta, method: str, landmarker) 
     log = ProblemLog("synthetic")
     run_faces(records, root / "synthetic", store, faces, meta, landmarker, log)
     seconds = time.perf_counter() - start
-    per_clip, epe = accuracy(params, root, store)
+    per_point, epe = accuracy(params, root, store)
+    per_clip = {c: e.mean(1) for c, e in per_point.items()}
     per_frame = np.concatenate(list(per_clip.values()))
     off = {c for c, r in per_clip.items() if r.max() > OFF_PX}
     faces = faces_store.open_existing(store)
@@ -101,10 +102,11 @@ def measure(params: Params, root: Path, records, meta, method: str, landmarker) 
 
 
 def accuracy(params: Params, root: Path, store: Path) -> tuple[dict[str, np.ndarray], float]:
-    """(clip id -> (T,) residual rigid motion per frame px, flow EPE of the expression px) of a faces store."""
+    """(clip id -> (T, 468) residual rigid motion per frame and mesh point px, flow EPE of the expression px) of a
+    faces store."""
     first, second, truths, masks, _ = onset_apex_pairs(store, root / "synthetic")
     epe = mean_epe(flow_pairs(first, second, params.modalities.of("optical_flow")), truths, masks)
-    return residual_motion(store, root / "synthetic"), epe
+    return point_motion(store, root / "synthetic"), epe
 
 
 def subject_mesh(params: Params, clip_id: str) -> HeadMesh:

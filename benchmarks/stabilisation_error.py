@@ -20,19 +20,17 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-import cv2
 import numpy as np
 from publish import publish  # benchmarks/publish.py: the one output helper
 from stabilisation import accuracy, dataset, oracle_epe, subject_mesh  # benchmarks/stabilisation.py
 
 from mer_pipeline.config import Params
-from mer_pipeline.evaluation.stabilisation import camera_errors
 from mer_pipeline.face_mesh import MESH_POINTS, RIGID_LANDMARKS
+from mer_pipeline.faces.clip import decode_frames
 from mer_pipeline.faces.landmarks import MediapipeLandmarker
 from mer_pipeline.faces.registration import similarity_fit
 from mer_pipeline.faces.task import run_faces
 from mer_pipeline.problems import ProblemLog
-from mer_pipeline.store import faces as faces_store
 from mer_pipeline.synth.generate import read_ground_truth
 from mer_pipeline.synth.mesh import project
 
@@ -85,28 +83,14 @@ def true_references(params: Params, root: Path, records) -> dict[str, np.ndarray
     (frame px) and depth (px, mediapipe's sign) there."""
     truth, out = read_ground_truth(root / "synthetic"), {}
     for rec in records:
-        files = rec.key_frame_files()
         ref = 0 if params.faces.reference == "onset" else rec.apex - rec.onset
-        rgb = cv2.imdecode(np.fromfile(root / "synthetic" / files[ref], np.uint8), cv2.IMREAD_COLOR_RGB)
+        name = rec.key_frame_files()[ref]
+        rgb = decode_frames([(root / "synthetic" / name).read_bytes()], root / "synthetic", (name,), rec.clip_id)[0]
         gt = truth[rec.clip_id]
         pose = np.load(gt["head"])["poses"][rec.onset + ref - gt["first"]]
         points, depth = project(subject_mesh(params, rec.clip_id), pose)
         out[hashlib.sha256(rgb.tobytes()).hexdigest()] = np.c_[points[:MESH_POINTS], depth[:MESH_POINTS]]
     return out
-
-
-def split(store: Path, root: Path) -> tuple[float, float]:
-    """Mean residual (px) over all frames at the rigid landmarks and at the other mesh points."""
-    faces, truth = faces_store.open_existing(store), read_ground_truth(root / "synthetic")
-    rigid = np.isin(np.arange(MESH_POINTS), RIGID_LANDMARKS)
-    per_point = []
-    for clip_id in faces_store.complete_entries(faces):
-        e = faces_store.entry(faces, clip_id)
-        first = e.onset - truth[clip_id]["first"]
-        points = np.load(truth[clip_id]["head"])["points"][first : first + len(e.transforms), :MESH_POINTS]
-        per_point.append(camera_errors(e, points, faces_store.entry_side(faces, clip_id)))
-    n = np.concatenate(per_point)  # (frames, 468)
-    return float(n[:, rigid].mean()), float(n[:, ~rigid].mean())
 
 
 def main() -> None:
@@ -130,22 +114,21 @@ def main() -> None:
             store = root / f"faces_{i}.zarr"
             reference = TrueReference(landmarker, truth, swap)
             run_faces(records, root / "synthetic", store, faces, meta, reference, ProblemLog("synthetic"))
-            per_clip, epe = accuracy(params, root, store)
-            per_frame = np.concatenate(list(per_clip.values()))
-            rigid, other = split(store, root)
+            per_point, epe = accuracy(params, root, store)
+            n = np.concatenate(list(per_point.values()))  # (frames, 468)
+            per_frame, rigid = n.mean(1), np.isin(np.arange(MESH_POINTS), RIGID_LANDMARKS)
             rows[row] = {
                 "reference_off_px": float(np.mean(reference.off)),
                 "median_px": float(np.median(per_frame)),
                 "max_px": float(per_frame.max()),
-                "rigid_mean_px": rigid,
-                "other_mean_px": other,
+                "rigid_mean_px": float(n[:, rigid].mean()),
+                "other_mean_px": float(n[:, ~rigid].mean()),
                 "epe_px": epe,
             }
         floor = oracle_epe(params, root, root / "faces_0.zarr")
-    n = len(records)
     lines = [
-        f"3D set ({n} clips; yaw and pitch up to {args.turn:g} deg), `registration_3d`, the reference frame's "
-        "mesh points from mediapipe or the truth.",
+        f"3D set ({len(records)} clips; yaw and pitch up to {args.turn:g} deg), `registration_3d`, the reference "
+        "frame's mesh points from mediapipe or the truth.",
         "",
         "| reference landmarks | their positions off the truth px | residual median px | residual max px | "
         "mean at rigid landmarks / elsewhere px | flow EPE px |",

@@ -16,12 +16,23 @@ from mer_pipeline.synth.generate import read_ground_truth
 def residuals(matrices: np.ndarray, points: np.ndarray, reference: int) -> np.ndarray:
     """(T,) mean residual (px) per frame. matrices: (T, 2, 3) source -> aligned; points: (T, N, 2) the true source
     positions of N head points in each frame."""
+    return point_residuals(matrices, points, reference).mean(1)
+
+
+def point_residuals(matrices: np.ndarray, points: np.ndarray, reference: int) -> np.ndarray:
+    """(T, N) `residuals` per point: how far (px) each point is, in frame t's aligned face, from where it is in the
+    reference's."""
     aligned = np.einsum("tij,tnj->tni", matrices[:, :, :2], points) + matrices[:, None, :, 2]  # (T, N, 2)
-    return np.linalg.norm(aligned - aligned[reference], axis=-1).mean(1)
+    return np.linalg.norm(aligned - aligned[reference], axis=-1)
 
 
 def residual_motion(faces_path, dataset_root) -> dict[str, np.ndarray]:
     """clip id -> (T,) residual rigid motion per frame (px) for every complete entry with ground truth."""
+    return {clip_id: e.mean(1) for clip_id, e in point_motion(faces_path, dataset_root).items()}
+
+
+def point_motion(faces_path, dataset_root) -> dict[str, np.ndarray]:
+    """clip id -> (T, N) `residual_motion` per mesh point."""
     root = faces_store.open_existing(faces_path)
     truth = read_ground_truth(dataset_root)
     out = {}
@@ -32,21 +43,15 @@ def residual_motion(faces_path, dataset_root) -> dict[str, np.ndarray]:
         first = entry.onset - truth[clip_id]["first"]
         points = np.load(truth[clip_id]["head"])["points"][first : first + len(entry.transforms)]
         if len(entry.camera_array):
-            out[clip_id] = camera_residuals(entry, points, faces_store.entry_side(root, clip_id))
+            out[clip_id] = camera_point_residuals(entry, points, faces_store.entry_side(root, clip_id))
         else:
-            out[clip_id] = residuals(entry.matrices, points, entry.reference_index)
+            out[clip_id] = point_residuals(entry.matrices, points, entry.reference_index)
     return out
 
 
-def camera_residuals(entry, points: np.ndarray, size: int) -> np.ndarray:
-    """(T,) as `residuals`, for an entry stabilised through per-frame cameras and the reference's depth
+def camera_point_residuals(entry, points: np.ndarray, size: int) -> np.ndarray:
+    """(T, N) as `point_residuals`, for an entry stabilised through per-frame cameras and the reference's depth
     (registration_3d): a point's aligned position is where its camera shows it."""
-    return camera_errors(entry, points, size).mean(1)
-
-
-def camera_errors(entry, points: np.ndarray, size: int) -> np.ndarray:
-    """(T, N) how far (px) each of the N points is, in frame t's aligned face, from where it is in the reference's
-    (`camera_residuals` per point)."""
     depth = aligned_depth(entry.landmark_array, entry.depth_array, entry.matrix, size)
     aligned = np.stack(
         [
