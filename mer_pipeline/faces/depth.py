@@ -5,19 +5,25 @@ point q with depth z(q) is
 
     W(q) = (P [x, y, d, 1])_xy / (P [x, y, d, 1])_w        P (3, 4), its last entry 1;  d = D z / (D + z)
 
-a projective camera on the head's points (rotation, translation and approach, seen in perspective), exact in the
-parallax depth d (D the camera's distance, `parallax`). P is fitted robustly to dense flow like the similarity of
-faces/stabilise.py (RANSAC on 6 points, then least squares on the inliers), each pass on the exact correspondences
-of the frame viewed under the last estimate, and a frame is warped through it per pixel.
+a projective camera on the head's points, exact in the parallax depth d (D the camera's distance, `parallax`). P is
+the view of the head moved rigidly (rotation and translation, 6 numbers: `pose_camera`) by a pinhole camera whose
+focal length is D and whose principal point is the source frame's centre. It is fitted to dense flow like the
+similarity of faces/stabilise.py: a general projective P (11 numbers, RANSAC on 6 points, then least squares on the
+inliers: `fit`) picks the points that move with the head, and the pose is fitted to those by robust least squares
+(`fit_pose`), each pass on the exact correspondences of the frame viewed under the last estimate; a frame is warped
+through it per pixel. The general P alone fits the flow's local biases with its 5 extra numbers and carries them to
+the lower face, far from the rigid regions it is fitted on (docs/faces.md measures both on the 3D set).
 
 Convention: points (x, y) pixels, origin top-left; depth z in the same pixels, negative towards the camera
-(mediapipe's sign); depth maps (`depth_map`, and so a faces entry's cameras) hold the parallax depth d.
+(mediapipe's sign); depth maps (`depth_map`, and so a faces entry's cameras) hold the parallax depth d; a pose is
+(rotation vector (3,) radians, translation (3,) px) of the head in the camera's space.
 """
 
 import cv2
 import numpy as np
 from scipy.interpolate import LinearNDInterpolator
 from scipy.ndimage import distance_transform_edt
+from scipy.optimize import least_squares
 from scipy.spatial import ConvexHull
 
 from mer_pipeline.face_mesh import MESH_POINTS
@@ -27,6 +33,8 @@ from mer_pipeline.faces.registration import Registration, to3, track
 CAMERA_PX = 0.6  # inlier threshold of the camera fit and of the comparison with the similarity (px on the canvas)
 CAMERA_MARGIN = 0.08  # the camera is taken where it explains this much more of the mask than the similarity
 CAMERA_FACE_WIDTHS = 5.0  # the camera's assumed distance: a seated person about 75 cm away (a wrong one: 2nd order)
+POSE_PX = 0.3  # the pose fit's robust loss turns from quadratic to linear at this residual (px on the canvas)
+DECIMALS = 9  # cameras are rounded to this many decimals: every CPU warps and stores the same numbers
 RING = (1.1, 1.3)  # beyond the outline, its depth is held out to these multiples of its distance from the face centre
 DEPTH_PASSES = 2  # passes beyond `registration_passes` a depth-aware fit may take to converge
 CONVERGED_PX = 0.05  # a pass that moves no mask point by more than this (canvas px) ends the fit
@@ -60,8 +68,74 @@ def parallax(points: np.ndarray, depth: np.ndarray) -> np.ndarray:
     distance (CAMERA_FACE_WIDTHS times the face's width, the units of `points`). A view from another camera position
     maps an image point x with distance D + z to H x + e / (D + z) (plane plus parallax); z itself would leave a
     model error growing with z^2 / D^2 (0.1 px at the temples of a face turned by 8 degrees)."""
-    distance = CAMERA_FACE_WIDTHS * float(np.ptp(points[:MESH_POINTS, 0]))
+    distance = camera_distance(points)
     return distance * depth / (distance + depth)
+
+
+def camera_distance(points: np.ndarray) -> float:
+    """The camera's assumed distance D from a face whose mesh points are `points` (N, 2): CAMERA_FACE_WIDTHS times
+    its width, in the units of `points`."""
+    return CAMERA_FACE_WIDTHS * float(np.ptp(points[:MESH_POINTS, 0]))
+
+
+def pose_camera(pose: np.ndarray, distance: float, centre: np.ndarray) -> np.ndarray:
+    """The camera (3, 4) of the head moved by `pose` (6,): a reference point (x, y) at parallax depth d lies in the
+    camera's space at D / (D - d) (x - cx, y - cy, D), the pinhole camera (focal length D = `distance`, principal
+    point `centre` (2,)) sees it moved by the pose's rotation R and translation t at K (R X + t). Zero pose: the
+    identity [x, y, ., 1]."""
+    (cx, cy), d = centre, distance
+    rotation = cv2.Rodrigues(np.asarray(pose[:3], np.float64))[0]
+    lift = np.array([[d, 0, 0, -cx * d], [0, d, 0, -cy * d], [0, 0, 0, d * d], [0, 0, -1, d]])  # (x, y, d, 1) -> X
+    pinhole = np.array([[d, 0, cx], [0, d, cy], [0, 0, 1]])
+    camera = pinhole @ np.c_[rotation, pose[3:6]] @ lift
+    return camera / camera[2, 3]
+
+
+def camera_pose(camera: np.ndarray, distance: float, centre: np.ndarray) -> np.ndarray:
+    """The pose (6,) whose `pose_camera` is nearest to `camera` (3, 4): its rotation part projected onto the
+    rotations (a similarity or a general camera gives the rigid motion closest to it)."""
+    (cx, cy), d = centre, distance
+    lift = np.array([[d, 0, 0, -cx * d], [0, d, 0, -cy * d], [0, 0, 0, d * d], [0, 0, -1, d]])
+    pinhole = np.array([[d, 0, cx], [0, d, cy], [0, 0, 1]])
+    motion = np.linalg.inv(pinhole) @ camera @ np.linalg.inv(lift)  # ~ [R | t] up to scale
+    scale = np.cbrt(np.linalg.det(motion[:, :3]))
+    u, _, vt = np.linalg.svd(motion[:, :3] / scale)
+    rotation = u @ np.diag([1.0, 1.0, np.linalg.det(u @ vt)]) @ vt
+    return np.r_[cv2.Rodrigues(rotation)[0][:, 0], motion[:, 3] / scale]
+
+
+def fit_pose(
+    q: np.ndarray, depth: np.ndarray, moved: np.ndarray, distance: float, centre: np.ndarray, start: np.ndarray
+) -> np.ndarray:
+    """The pose (6,) taking points q (N, 2) with parallax depths (N,) onto `moved` (N, 2), from `start` (6,): least
+    squares with a robust loss (soft L1 beyond POSE_PX), so the few points the expression moves weigh little."""
+
+    def residuals(pose: np.ndarray) -> np.ndarray:
+        u, v = apply(pose_camera(pose, distance, centre), q[:, 0], q[:, 1], depth)
+        return np.r_[u - moved[:, 0], v - moved[:, 1]]
+
+    # rotations in radians move points ~D per radian, translations 1 px per px: scaled to comparable steps
+    steps = np.r_[np.full(3, 1.0 / distance), np.ones(3)]
+    return least_squares(residuals, start, loss="soft_l1", f_scale=POSE_PX, x_scale=steps).x
+
+
+def fit_head(
+    q: np.ndarray,
+    depth: np.ndarray,
+    moved: np.ndarray,
+    distance: float,
+    centre: np.ndarray,
+    start: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray | None:
+    """The head's pose (6,) from correspondences q (N, 2) with parallax depths (N,) -> `moved` (N, 2): the points
+    a general camera explains within CAMERA_PX (`fit`: RANSAC, robust to the points an expression moves), then the
+    pose on them (`fit_pose`, from `start`). None when no camera fits."""
+    found = fit(q, depth, moved, CAMERA_PX, rng)
+    if found is None:
+        return None
+    head = found[1]
+    return fit_pose(q[head], depth[head], moved[head], distance, centre, start)
 
 
 def apply(camera: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -152,9 +226,10 @@ def _errors(design: np.ndarray, target: np.ndarray, theta: np.ndarray) -> np.nda
     z = design[:, 0, 2] if theta.shape[1] == len(COLUMNS) else np.zeros(len(x))
     p1, p2, g = full[:, 0:4], full[:, 4:8], full[:, 8:11]
     w = g[:, 0:1] * x + g[:, 1:2] * y + g[:, 2:3] * z + 1.0
-    pu = (p1[:, 0:1] * x + p1[:, 1:2] * y + p1[:, 2:3] * z + p1[:, 3:4]) / w
-    pv = (p2[:, 0:1] * x + p2[:, 1:2] * y + p2[:, 2:3] * z + p2[:, 3:4]) / w
-    return np.hypot(pu - target[:, 0], pv - target[:, 1])
+    with np.errstate(divide="ignore", invalid="ignore"):  # a degenerate sample's plane at infinity: no inliers
+        pu = (p1[:, 0:1] * x + p1[:, 1:2] * y + p1[:, 2:3] * z + p1[:, 3:4]) / w
+        pv = (p2[:, 0:1] * x + p2[:, 1:2] * y + p2[:, 2:3] * z + p2[:, 3:4]) / w
+        return np.nan_to_num(np.hypot(pu - target[:, 0], pv - target[:, 1]), nan=np.inf)
 
 
 def remap(image: np.ndarray, source_x: np.ndarray, source_y: np.ndarray, interpolation: int, border: int) -> np.ndarray:
@@ -164,16 +239,17 @@ def remap(image: np.ndarray, source_x: np.ndarray, source_y: np.ndarray, interpo
 
 
 class DepthRegistration(Registration):
-    """Registration whose warp is depth-aware (faces/depth.py): an affine camera view of the turned head, fitted to
-    the same dense flow on the same mask; `depth` is the canvas's depth map."""
+    """Registration whose warp is depth-aware (faces/depth.py): a view of the head moved rigidly, fitted to the same
+    dense flow on the same mask; `depth` is the canvas's depth map, `distance` and `centre` the camera's (canvas px:
+    `pose_camera`)."""
 
-    def __init__(self, canvas, reference, mask, params, depth: np.ndarray):
-        self.depth = depth
+    def __init__(self, canvas, reference, mask, params, depth: np.ndarray, distance: float, centre: np.ndarray):
+        self.depth, self.distance, self.centre = depth, distance, centre
         self.grid = np.mgrid[0 : mask.shape[0], 0 : mask.shape[1]][::-1].astype(np.float64)  # (2, H, W) x, y
         self.rng = np.random.default_rng(0)  # RANSAC's samples: the same on every run
         super().__init__(canvas, reference, mask, params)
-        # flow down to the canvas's own resolution: a camera's 11 parameters follow local flow biases that the
-        # similarity's 4 average away (8 clips of the 3D set: residual 0.44 -> 0.37 px, expression EPE 0.44 -> 0.34 px)
+        # flow down to the canvas's own resolution: a camera follows local flow biases that the similarity's 4
+        # numbers average away (docs/faces.md)
         self.dis.setFinestScale(0)
         self.z = depth[self.rows, self.cols]
 
@@ -202,21 +278,24 @@ class DepthRegistration(Registration):
 
         Each pass views the frame under the current warp W, and the flow f from the template to that view says
         that template point q shows at view point q + f, so at canvas point W(q + f) with the depth there: those
-        correspondences, exact (no composition of warps), are fitted anew. The camera of faces/depth.py is taken
-        where it explains clearly more of the rigid regions than a similarity does (a head turning out of the image
-        plane), else the similarity (fewer parameters: less jitter on a head that does not turn). Passes repeat
-        until the warp moves the mask by less than CONVERGED_PX, at most `registration_passes` + DEPTH_PASSES
-        times: a flow over a turned face is biased by its foreshortening, which the next view undoes.
+        correspondences, exact (no composition of warps), are fitted anew. A general camera (RANSAC) finds the
+        points that move with the head, and the head's pose is fitted to them, starting from the pose nearest to
+        `init`. The pose is taken where it explains clearly more of the rigid regions than a similarity does (a
+        head turning out of the image plane), else the similarity (fewer numbers: less jitter on a head that does
+        not turn). Passes repeat until the warp moves the mask by less than CONVERGED_PX, at most
+        `registration_passes` + DEPTH_PASSES times: a flow over a turned face is biased by its foreshortening,
+        which the next view undoes.
         """
         warp, share = init.copy(), 0.0
         q = self.q.astype(np.float64)
-        before = q
+        pose = camera_pose(init, self.distance, self.centre)
+        before = np.stack(apply(warp, *q.T, self.z), 1)
         for _ in range(self.passes + DEPTH_PASSES):
             back = np.clip(self.view(grey, warp), 0, 255).astype(np.uint8)
             flow = self.dis.calc(self.template, back, None)
             inner = q + flow[self.rows, self.cols]
             moved = np.stack(apply(warp, *inner.T, self.depth_at(inner)), 1)
-            found = fit(q, self.z, moved, CAMERA_PX, self.rng)
+            found = fit_head(q, self.z, moved, self.distance, self.centre, pose, self.rng)
             similar, _ = cv2.estimateAffinePartial2D(
                 self.q,
                 moved.astype(np.float32),
@@ -233,9 +312,12 @@ class DepthRegistration(Registration):
                 if similar is None
                 else float((np.linalg.norm(q @ similar[:, :2].T + similar[:, 2] - moved, axis=1) < CAMERA_PX).mean())
             )
-            cam_share = -1.0 if found is None else float(found[1].mean())
+            cam_share = -1.0
+            if found is not None:
+                pose, camera = found, pose_camera(found, self.distance, self.centre)
+                cam_share = float((np.hypot(*(np.stack(apply(camera, *q.T, self.z), 1) - moved).T) < CAMERA_PX).mean())
             if cam_share > sim_share + CAMERA_MARGIN:
-                warp, share = found[0], cam_share
+                warp, share = camera, cam_share
             else:
                 warp = np.array(
                     [[*similar[0, :2], 0.0, similar[0, 2]], [*similar[1, :2], 0.0, similar[1, 2]], [0.0, 0.0, 0.0, 1.0]]
@@ -263,9 +345,13 @@ def register_cameras(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Depth-aware registration of every frame (in place into matrices, scores); returns (cameras (T, 3, 4) aligned
     (x, y, z, 1) -> source, depth (size, size) aligned depth map)."""
-    canvas_depth = depth_map(transform_points(ref_landmarks, canvas), ref_depth * _scale(canvas), mask.shape)
+    on_canvas = transform_points(ref_landmarks, canvas)
+    canvas_depth = depth_map(on_canvas, ref_depth * _scale(canvas), mask.shape)
     depth = aligned_depth(ref_landmarks, ref_depth, ref_matrix, params.size)
-    register = DepthRegistration(canvas, frames[reference], mask, params, canvas_depth)
+    height, width = frames[reference].shape[:2]
+    centre = canvas @ [width / 2, height / 2, 1.0]  # the source frame's centre on the canvas: the principal point
+    distance = camera_distance(on_canvas)
+    register = DepthRegistration(canvas, frames[reference], mask, params, canvas_depth, distance, centre)
     k = _scale(zoom)  # canvas depth = k * aligned depth
     lift = np.array(
         [[zoom[0, 0], zoom[0, 1], 0, zoom[0, 2]], [zoom[1, 0], zoom[1, 1], 0, zoom[1, 2]], [0, 0, k, 0], [0, 0, 0, 1.0]]
@@ -273,7 +359,7 @@ def register_cameras(
     cameras = np.zeros((len(frames), 3, 4))
     for t, (w, cc) in track(register, frames, reference, IDENTITY).items():
         # aligned (p, z) -> canvas (Z p, k z) -> W -> source C^-1 (.); matrices: its plane z = 0, inverted
-        cameras[t] = np.linalg.inv(to3(canvas)) @ w @ lift
+        cameras[t] = np.round(np.linalg.inv(to3(canvas)) @ w @ lift, DECIMALS)
         if t != reference:
             plane = np.linalg.inv(cameras[t][:, [0, 1, 3]])
             matrices[t] = (plane / plane[2, 2])[:2]
