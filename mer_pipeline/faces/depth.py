@@ -83,10 +83,8 @@ def pose_camera(pose: np.ndarray, distance: float, centre: np.ndarray) -> np.nda
     camera's space at D / (D - d) (x - cx, y - cy, D), the pinhole camera (focal length D = `distance`, principal
     point `centre` (2,)) sees it moved by the pose's rotation R and translation t at K (R X + t). Zero pose: the
     identity [x, y, ., 1]."""
-    (cx, cy), d = centre, distance
+    lift, pinhole = _pinhole(distance, centre)
     rotation = cv2.Rodrigues(np.asarray(pose[:3], np.float64))[0]
-    lift = np.array([[d, 0, 0, -cx * d], [0, d, 0, -cy * d], [0, 0, 0, d * d], [0, 0, -1, d]])  # (x, y, d, 1) -> X
-    pinhole = np.array([[d, 0, cx], [0, d, cy], [0, 0, 1]])
     camera = pinhole @ np.c_[rotation, pose[3:6]] @ lift
     return camera / camera[2, 3]
 
@@ -94,14 +92,20 @@ def pose_camera(pose: np.ndarray, distance: float, centre: np.ndarray) -> np.nda
 def camera_pose(camera: np.ndarray, distance: float, centre: np.ndarray) -> np.ndarray:
     """The pose (6,) whose `pose_camera` is nearest to `camera` (3, 4): its rotation part projected onto the
     rotations (a similarity or a general camera gives the rigid motion closest to it)."""
-    (cx, cy), d = centre, distance
-    lift = np.array([[d, 0, 0, -cx * d], [0, d, 0, -cy * d], [0, 0, 0, d * d], [0, 0, -1, d]])
-    pinhole = np.array([[d, 0, cx], [0, d, cy], [0, 0, 1]])
+    lift, pinhole = _pinhole(distance, centre)
     motion = np.linalg.inv(pinhole) @ camera @ np.linalg.inv(lift)  # ~ [R | t] up to scale
     scale = np.cbrt(np.linalg.det(motion[:, :3]))
     u, _, vt = np.linalg.svd(motion[:, :3] / scale)
     rotation = u @ np.diag([1.0, 1.0, np.linalg.det(u @ vt)]) @ vt
     return np.r_[cv2.Rodrigues(rotation)[0][:, 0], motion[:, 3] / scale]
+
+
+def _pinhole(distance: float, centre: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(lift (4, 4): a reference point (x, y, d, 1) -> its camera-space position X (homogeneous), pinhole (3, 3):
+    camera space -> image) of the camera with focal length `distance` and principal point `centre`."""
+    (cx, cy), d = centre, distance
+    lift = np.array([[d, 0, 0, -cx * d], [0, d, 0, -cy * d], [0, 0, 0, d * d], [0, 0, -1, d]])
+    return lift, np.array([[d, 0, cx], [0, d, cy], [0, 0, 1]])
 
 
 def fit_pose(
@@ -248,8 +252,8 @@ class DepthRegistration(Registration):
         self.grid = np.mgrid[0 : mask.shape[0], 0 : mask.shape[1]][::-1].astype(np.float64)  # (2, H, W) x, y
         self.rng = np.random.default_rng(0)  # RANSAC's samples: the same on every run
         super().__init__(canvas, reference, mask, params)
-        # flow down to the canvas's own resolution: a camera follows local flow biases that the similarity's 4
-        # numbers average away (docs/faces.md)
+        # flow down to the canvas's own resolution: a camera (more numbers than the similarity's 4) follows local
+        # flow biases that a coarser flow leaves
         self.dis.setFinestScale(0)
         self.z = depth[self.rows, self.cols]
 
