@@ -40,6 +40,7 @@ DEPTH_PASSES = 2  # passes beyond `registration_passes` a depth-aware fit may ta
 CONVERGED_PX = 0.05  # a pass that moves no mask point by more than this (canvas px) ends the fit
 COLUMNS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]  # the camera's 11 free entries (row-major, the last one is 1)
 FLAT_COLUMNS = [0, 1, 3, 4, 5, 7, 8, 9]  # those of a homography: no depth column
+CHUNK = 64  # RANSAC hypotheses scored at a time
 IDENTITY = np.array([[1.0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1]])
 
 
@@ -195,12 +196,15 @@ def fit(
     samples = np.stack([rng.choice(len(q), need, replace=False) for _ in range(tries)])
     a = design[samples].reshape(tries, 2 * need, k)
     b = target[samples].reshape(tries, 2 * need, 1)
-    ok = np.linalg.matrix_rank(a) == k
-    if not ok.any():
+    theta = _solve(a, b)  # (tries', k)
+    if theta is None:
         return None
-    theta = (np.linalg.pinv(a[ok]) @ b[ok])[..., 0]  # (tries', k)
-    errors = _errors(design, target, theta) * scale  # (tries', N) px
-    inliers = errors[np.argmax((errors < threshold).sum(1))] < threshold
+    inliers, most = None, -1
+    for i in range(0, len(theta), CHUNK):  # a block of hypotheses at a time: its (CHUNK, N) arrays stay in cache
+        within = _errors(design, target, theta[i : i + CHUNK]) * scale < threshold  # px
+        counts = within.sum(1)
+        if counts.max() > most:  # the first of the samples with the most inliers
+            inliers, most = within[np.argmax(counts)], counts.max()
     for _ in range(2):
         if inliers.sum() < need + 1:
             return None
@@ -222,18 +226,41 @@ def fit(
     return camera / camera[2, 3], inliers
 
 
+def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    """(S', k) least-norm solutions of the S systems a (S, m, k) x = b (S, m, 1) that have full rank k, or None when
+    none has: np.linalg.matrix_rank and np.linalg.pinv's arithmetic, on one singular value decomposition."""
+    u, s, vt = np.linalg.svd(a, full_matrices=False)
+    ok = (s > s.max(1, keepdims=True) * max(a.shape[1:]) * np.finfo(a.dtype).eps).sum(1) == a.shape[2]
+    if not ok.any():
+        return None
+    u, s, vt = u[ok], s[ok], vt[ok]
+    large = s > 1e-15 * s.max(1, keepdims=True)
+    inverse = np.divide(1, s, where=large, out=np.zeros_like(s))
+    return (np.swapaxes(vt, -1, -2) @ (inverse[..., None] * np.swapaxes(u, -1, -2)) @ b[ok])[..., 0]
+
+
 def _errors(design: np.ndarray, target: np.ndarray, theta: np.ndarray) -> np.ndarray:
     """(S, N) reprojection errors (normalised units) of S parameter vectors theta (S, k) on the N points."""
     full = np.zeros((len(theta), 11))
     full[:, COLUMNS if theta.shape[1] == len(COLUMNS) else FLAT_COLUMNS] = theta
     x, y = design[:, 0, 0], design[:, 0, 1]
     z = design[:, 0, 2] if theta.shape[1] == len(COLUMNS) else np.zeros(len(x))
-    p1, p2, g = full[:, 0:4], full[:, 4:8], full[:, 8:11]
-    w = g[:, 0:1] * x + g[:, 1:2] * y + g[:, 2:3] * z + 1.0
+
+    def plane(row: np.ndarray, last: np.ndarray | float) -> np.ndarray:  # row_0 x + row_1 y + row_2 z + last, in place
+        out = row[:, 0:1] * x
+        out += row[:, 1:2] * y
+        out += row[:, 2:3] * z
+        out += last
+        return out
+
+    w = plane(full[:, 8:11], 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):  # a degenerate sample's plane at infinity: no inliers
-        pu = (p1[:, 0:1] * x + p1[:, 1:2] * y + p1[:, 2:3] * z + p1[:, 3:4]) / w
-        pv = (p2[:, 0:1] * x + p2[:, 1:2] * y + p2[:, 2:3] * z + p2[:, 3:4]) / w
-        return np.nan_to_num(np.hypot(pu - target[:, 0], pv - target[:, 1]), nan=np.inf)
+        pu, pv = plane(full[:, 0:4], full[:, 3:4]), plane(full[:, 4:8], full[:, 7:8])
+        pu /= w
+        pv /= w
+        pu -= target[:, 0]
+        pv -= target[:, 1]
+        return np.nan_to_num(np.hypot(pu, pv, out=pu), nan=np.inf, posinf=np.inf)
 
 
 def remap(image: np.ndarray, source_x: np.ndarray, source_y: np.ndarray, interpolation: int, border: int) -> np.ndarray:

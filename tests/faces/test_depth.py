@@ -2,6 +2,8 @@
 points with depth and outliers, a flat face gives a homography, locate inverts a camera, the depth map interpolates
 the mesh and continues it outside."""
 
+import warnings
+
 import numpy as np
 
 from mer_pipeline.faces import depth
@@ -128,3 +130,28 @@ def test_the_pose_of_a_turned_synthetic_head_is_recovered_from_its_points_despit
     assert np.abs(found - moved)[~expression].max() < 0.01
     flat = similarity_fit(ref_xy[~expression], moved[~expression])
     assert np.abs(ref_xy @ flat[:, :2].T + flat[:, 2] - moved).max() > 2.0
+
+
+def test_the_ransac_solve_is_numpys_rank_test_and_pseudo_inverse_on_one_decomposition():
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=(40, 12, 11))
+    a[::3, :, 4] = a[::3, :, 2] * 2.0  # every third system lacks a column's worth of rank
+    a[1::7] = 0.0  # and some are all zero
+    b = rng.normal(size=(40, 12, 1))
+    ok = np.linalg.matrix_rank(a) == 11
+    assert 0 < ok.sum() < len(a)
+    assert np.array_equal(depth._solve(a, b), (np.linalg.pinv(a[ok]) @ b[ok])[..., 0])  # bit for bit
+    assert depth._solve(a[~ok], b[~ok]) is None
+
+
+def test_a_point_on_a_hypothesis_plane_at_infinity_is_never_an_inlier_and_scales_without_overflow():
+    x, y, z = np.array([1.0, 0.5]), np.array([0.0, 0.5]), np.array([0.0, 0.2])
+    one, zero = np.ones(2), np.zeros(2)
+    design = np.stack([np.stack([x, y, z, one, *[zero] * 7], 1)] * 2, 1)  # (N, 2, 11); _errors reads x, y, z
+    theta = np.zeros((1, 11))
+    theta[0, [0, 8]] = [1.0, -1.0]  # u = x / (1 - x): the first point (x = 1) is on the plane at infinity
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        errors = depth._errors(design, np.zeros((2, 2)), theta) * 1e3
+    assert np.isinf(errors[0, 0]) and not (errors[0, 0] < 0.6)
+    assert np.isclose(errors[0, 1], 1e3)  # the other point: u = 0.5 / 0.5
