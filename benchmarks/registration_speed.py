@@ -91,10 +91,10 @@ def main() -> None:
         try:
             seconds = {"this checkout": [], f"baseline {commit}": []}
             for _ in range(args.runs):
-                for name, code in zip(seconds, (REPO, tmp / "base")):
-                    s, frames = timed(code, tmp / "data", REPO / "params.yaml", tmp / f"{code.name}.npz")
+                for (name, code), out in zip(zip(seconds, (REPO, tmp / "base")), ("this.npz", "base.npz")):
+                    s, frames = timed(code, tmp / "data", REPO / "params.yaml", tmp / out)
                     seconds[name].append(s)
-            mine, theirs = np.load(tmp / f"{REPO.name}.npz"), np.load(tmp / "base.npz")
+            mine, theirs = np.load(tmp / "this.npz"), np.load(tmp / "base.npz")
             same = all(np.array_equal(mine[k], theirs[k]) for k in mine.files)
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(tmp / "base")], cwd=REPO, check=False)

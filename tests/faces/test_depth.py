@@ -155,3 +155,14 @@ def test_a_point_on_a_hypothesis_plane_at_infinity_is_never_an_inlier_and_scales
         errors = depth._errors(design, np.zeros((2, 2)), theta) * 1e3
     assert np.isinf(errors[0, 0]) and not (errors[0, 0] < 0.6)
     assert np.isclose(errors[0, 1], 1e3)  # the other point: u = 0.5 / 0.5
+
+
+def test_scoring_the_hypotheses_in_blocks_picks_the_same_sample_as_scoring_them_all_at_once(monkeypatch):
+    rng = np.random.default_rng(7)
+    q, z = scene(rng, 300)
+    moved = np.stack(depth.apply(camera_of(5.0), q[:, 0], q[:, 1], z), 1) + rng.normal(0, 0.3, (300, 2))
+    moved[:60] += rng.uniform(1.0, 3.0, (60, 2))  # the expression's points
+    blocks = depth.fit(q, z, moved, 0.6, np.random.default_rng(1))
+    monkeypatch.setattr(depth, "CHUNK", 10**6)  # one block: every hypothesis scored together
+    whole = depth.fit(q, z, moved, 0.6, np.random.default_rng(1))
+    assert depth.CHUNK != 64 and np.array_equal(blocks[0], whole[0]) and np.array_equal(blocks[1], whole[1])
