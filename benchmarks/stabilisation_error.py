@@ -9,7 +9,10 @@ mesh at the reference frame's pose, synth/mesh.py). Each row runs the faces stag
 true ones, mean over points and clips, is the table's first figure), and scores it as that benchmark does:
 residual rigid motion (px at the aligned size; median and max over all frames), the same split into the mesh's rigid
 landmarks (forehead, nose bridge, eye corners, temples: where the registration looks) and the rest, and the flow EPE
-of the expression, with the floor set by aligning with the true head motion.
+of the expression, with the floor set by aligning with the true head motion. Rows marked "true correspondences"
+also replace the dense flow the pose is fitted to: each frame's pose is fitted (faces/depth.py `fit_pose`) to where
+the head's motion truly carries the registration's mask points (synth/mesh.carry), so what they leave is the
+reference geometry's share of the error and the warp model's.
 
     python benchmarks/stabilisation_error.py [--subjects 4] [--out benchmarks/results]
 """
@@ -17,8 +20,10 @@ of the expression, with the floor set by aligning with the true head motion.
 import argparse
 import hashlib
 import tempfile
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 from publish import publish  # benchmarks/publish.py: the one output helper
@@ -27,12 +32,13 @@ from stabilisation import accuracy, dataset, oracle_epe, subject_mesh  # benchma
 from mer_pipeline.config import Params
 from mer_pipeline.face_mesh import MESH_POINTS, RIGID_LANDMARKS
 from mer_pipeline.faces.clip import decode_frames
+from mer_pipeline.faces.depth import fit_pose, pose_camera
 from mer_pipeline.faces.landmarks import MediapipeLandmarker
 from mer_pipeline.faces.registration import similarity_fit
 from mer_pipeline.faces.task import run_faces
 from mer_pipeline.problems import ProblemLog
 from mer_pipeline.synth.generate import read_ground_truth
-from mer_pipeline.synth.mesh import project
+from mer_pipeline.synth.mesh import carry, project
 
 NEAR_PX = 12.0  # "near the rigid landmarks": within this of one of them (source px at the synthetic frame size)
 # row -> what of the reference landmarks is taken from the truth
@@ -44,6 +50,8 @@ ROWS = {
     "true positions away from the rigid landmarks, mediapipe's near them": ("xy away",),
     "true positions x, y, mediapipe depth": ("xy",),
     "true positions and depth": ("xy", "z"),
+    "mediapipe, true correspondences": ("correspondences",),
+    "true positions and depth, true correspondences": ("xy", "z", "correspondences"),
 }
 
 
@@ -78,18 +86,58 @@ class TrueReference:
         return [face]
 
 
-def true_references(params: Params, root: Path, records) -> dict[str, np.ndarray]:
-    """Reference frame sha256 (of its decoded RGB, as the faces stage sees it) -> (468, 3) the mesh's true x, y
-    (frame px) and depth (px, mediapipe's sign) there."""
-    truth, out = read_ground_truth(root / "synthetic"), {}
+class TrueCorrespondences:
+    """faces/registration.py `track` for registration_3d (faces/depth.py `register_cameras`) with the dense flow
+    replaced by the truth: on a clip it knows (by its reference frame's sha256), each frame's pose is fitted to where
+    the head's motion carries the mask points from the reference frame (synth/mesh.carry), starting from its
+    neighbour's pose."""
+
+    def __init__(self, clips: dict[str, tuple]):
+        self.clips = clips  # reference sha256 -> (HeadMesh, poses (F, 6), index of the reference frame in poses)
+
+    def __call__(self, register, frames, reference: int, identity: np.ndarray) -> dict:
+        mesh, poses, at = self.clips[hashlib.sha256(frames[reference].tobytes()).hexdigest()]
+        canvas = register.canvas @ np.diag([2.0**-register.levels, 2.0**-register.levels, 1.0])  # source -> canvas
+        q = register.q.astype(np.float64)
+        inverse = np.linalg.inv(canvas)
+        source = q @ inverse[:2, :2].T + inverse[:2, 2]
+        out, pose = {reference: (identity, 1.0)}, {reference: np.zeros(6)}
+        for t in [*range(reference + 1, len(frames)), *range(reference - 1, -1, -1)]:
+            moved = carry(mesh, poses[at], poses[at + t - reference], source) @ canvas[:2, :2].T + canvas[:2, 2]
+            start = pose[t - 1 if t > reference else t + 1]
+            pose[t] = fit_pose(q, register.z, moved, register.distance, register.centre, start)
+            out[t] = (pose_camera(pose[t], register.distance, register.centre), 1.0)
+        return out
+
+
+def reference_frames(params: Params, root: Path, records):
+    """Per clip: (record, its reference frame's sha256 (of the decoded RGB, as the faces stage sees it), the clip's
+    true poses (F, 6), the reference frame's index in them)."""
+    truth = read_ground_truth(root / "synthetic")
     for rec in records:
         ref = 0 if params.faces.reference == "onset" else rec.apex - rec.onset
         name = rec.key_frame_files()[ref]
         rgb = decode_frames([(root / "synthetic" / name).read_bytes()], root / "synthetic", (name,), rec.clip_id)[0]
         gt = truth[rec.clip_id]
-        pose = np.load(gt["head"])["poses"][rec.onset + ref - gt["first"]]
-        points, depth = project(subject_mesh(params, rec.clip_id), pose)
-        out[hashlib.sha256(rgb.tobytes()).hexdigest()] = np.c_[points[:MESH_POINTS], depth[:MESH_POINTS]]
+        key = hashlib.sha256(rgb.tobytes()).hexdigest()
+        yield rec, key, np.load(gt["head"])["poses"], rec.onset + ref - gt["first"]
+
+
+def true_clips(params: Params, root: Path, records) -> dict[str, tuple]:
+    """`TrueCorrespondences`' clips: reference frame sha256 -> (the subject's HeadMesh, the clip's poses, the
+    reference frame's index in them)."""
+    return {
+        key: (subject_mesh(params, rec.clip_id), poses, at)
+        for rec, key, poses, at in reference_frames(params, root, records)
+    }
+
+
+def true_references(params: Params, root: Path, records) -> dict[str, np.ndarray]:
+    """Reference frame sha256 -> (468, 3) the mesh's true x, y (frame px) and depth (px, mediapipe's sign) there."""
+    out = {}
+    for rec, key, poses, at in reference_frames(params, root, records):
+        points, depth = project(subject_mesh(params, rec.clip_id), poses[at])
+        out[key] = np.c_[points[:MESH_POINTS], depth[:MESH_POINTS]]
     return out
 
 
@@ -109,11 +157,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         records, meta = dataset(params, root, "3d", args.turn)
-        truth = true_references(params, root, records)
+        truth, clips = true_references(params, root, records), true_clips(params, root, records)
         for i, (row, swap) in enumerate(ROWS.items()):
             store = root / f"faces_{i}.zarr"
             reference = TrueReference(landmarker, truth, swap)
-            run_faces(records, root / "synthetic", store, faces, meta, reference, ProblemLog("synthetic"))
+            flow = "correspondences" in swap
+            with mock.patch("mer_pipeline.faces.depth.track", TrueCorrespondences(clips)) if flow else nullcontext():
+                run_faces(records, root / "synthetic", store, faces, meta, reference, ProblemLog("synthetic"))
             per_point, epe = accuracy(params, root, store)
             n = np.concatenate(list(per_point.values()))  # (frames, 468)
             per_frame, rigid = n.mean(1), np.isin(np.arange(MESH_POINTS), RIGID_LANDMARKS)
