@@ -110,33 +110,26 @@ class TrueCorrespondences:
         return out
 
 
-def reference_frames(params: Params, root: Path, records):
-    """Per clip: (record, its reference frame's sha256 (of the decoded RGB, as the faces stage sees it), the clip's
+def true_clips(params: Params, root: Path, records) -> dict[str, tuple]:
+    """Reference frame sha256 (of its decoded RGB, as the faces stage sees it) -> (the subject's HeadMesh, the clip's
     true poses (F, 6), the reference frame's index in them)."""
-    truth = read_ground_truth(root / "synthetic")
+    truth, out = read_ground_truth(root / "synthetic"), {}
     for rec in records:
         ref = 0 if params.faces.reference == "onset" else rec.apex - rec.onset
         name = rec.key_frame_files()[ref]
         rgb = decode_frames([(root / "synthetic" / name).read_bytes()], root / "synthetic", (name,), rec.clip_id)[0]
         gt = truth[rec.clip_id]
-        key = hashlib.sha256(rgb.tobytes()).hexdigest()
-        yield rec, key, np.load(gt["head"])["poses"], rec.onset + ref - gt["first"]
+        mesh, poses = subject_mesh(params, rec.clip_id), np.load(gt["head"])["poses"]
+        out[hashlib.sha256(rgb.tobytes()).hexdigest()] = (mesh, poses, rec.onset + ref - gt["first"])
+    return out
 
 
-def true_clips(params: Params, root: Path, records) -> dict[str, tuple]:
-    """`TrueCorrespondences`' clips: reference frame sha256 -> (the subject's HeadMesh, the clip's poses, the
-    reference frame's index in them)."""
-    return {
-        key: (subject_mesh(params, rec.clip_id), poses, at)
-        for rec, key, poses, at in reference_frames(params, root, records)
-    }
-
-
-def true_references(params: Params, root: Path, records) -> dict[str, np.ndarray]:
-    """Reference frame sha256 -> (468, 3) the mesh's true x, y (frame px) and depth (px, mediapipe's sign) there."""
+def true_references(clips: dict[str, tuple]) -> dict[str, np.ndarray]:
+    """`true_clips`' reference frames -> (468, 3) the mesh's true x, y (frame px) and depth (px, mediapipe's sign)
+    there."""
     out = {}
-    for rec, key, poses, at in reference_frames(params, root, records):
-        points, depth = project(subject_mesh(params, rec.clip_id), poses[at])
+    for key, (mesh, poses, at) in clips.items():
+        points, depth = project(mesh, poses[at])
         out[key] = np.c_[points[:MESH_POINTS], depth[:MESH_POINTS]]
     return out
 
@@ -157,7 +150,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         records, meta = dataset(params, root, "3d", args.turn)
-        truth, clips = true_references(params, root, records), true_clips(params, root, records)
+        clips = true_clips(params, root, records)
+        truth = true_references(clips)
         for i, (row, swap) in enumerate(ROWS.items()):
             store = root / f"faces_{i}.zarr"
             reference = TrueReference(landmarker, truth, swap)
