@@ -90,12 +90,12 @@ class TrueCorrespondences:
     """faces/registration.py `track` for registration_3d (faces/depth.py `register_cameras`) with the dense flow
     replaced by the truth: on a clip it knows (by its reference frame's sha256), each frame's pose is fitted to where
     the head's motion carries the mask points from the reference frame (synth/mesh.carry), starting from its
-    neighbour's pose."""
+    neighbour's pose; those correspondences are what the depth refinement then sees (`fitted`)."""
 
     def __init__(self, clips: dict[str, tuple]):
         self.clips = clips  # reference sha256 -> (HeadMesh, poses (F, 6), index of the reference frame in poses)
 
-    def __call__(self, register, frames, reference: int, identity: np.ndarray) -> dict:
+    def __call__(self, register, frames, reference: int, identity: np.ndarray, fitted=None) -> dict:
         mesh, poses, at = self.clips[hashlib.sha256(frames[reference].tobytes()).hexdigest()]
         canvas = register.canvas @ np.diag([2.0**-register.levels, 2.0**-register.levels, 1.0])  # source -> canvas
         q = register.q.astype(np.float64)
@@ -107,6 +107,9 @@ class TrueCorrespondences:
             start = pose[t - 1 if t > reference else t + 1]
             pose[t] = fit_pose(q, register.z, moved, register.distance, register.centre, start)
             out[t] = (pose_camera(pose[t], register.distance, register.centre), 1.0)
+            register.moved = moved
+            if fitted is not None:
+                fitted(t)
         return out
 
 

@@ -109,7 +109,7 @@ def align_clip(
         cameras, depth = np.zeros((0, 3, 4)), np.zeros(0)
     else:  # each frame through its camera, bicubic as apply_alignment
         warped = np.stack([stab.warp(f, t, cv2.INTER_CUBIC) for t, f in enumerate(frames)])
-        cameras = stab.cameras
+        cameras, depth = stab.cameras, stab.landmark_depth
     aligned = equalise(warped, params.equalise, params.clahe_clip, params.clahe_tiles)
     return AlignedClip(
         aligned, stab.matrices, landmarks, stab.scores, stab.motion, stab.check, np.array(len(found)), cameras, depth

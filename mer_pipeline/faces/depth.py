@@ -14,6 +14,11 @@ inliers: `fit`) picks the points that move with the head, and the pose is fitted
 through it per pixel. The general P alone fits the flow's local biases with its 5 extra numbers and carries them to
 the lower face, far from the rigid regions it is fitted on (docs/faces.md measures both on the 3D set).
 
+Mediapipe's depth of one frame is about a pixel off, and a turning head shows it as parallax no pose explains: where
+the head turns by more than REFINE_DEG, `register_cameras` corrects the mesh vertices' depths from the clip itself
+(`refine_depth`: every frame's pose and the corrections fitted together to the last pass's mask correspondences)
+and registers the clip again through the corrected depth map.
+
 Convention: points (x, y) pixels, origin top-left; depth z in the same pixels, negative towards the camera
 (mediapipe's sign); depth maps (`depth_map`, and so a faces entry's cameras) hold the parallax depth d; a pose is
 (rotation vector (3,) radians, translation (3,) px) of the head in the camera's space.
@@ -21,10 +26,11 @@ Convention: points (x, y) pixels, origin top-left; depth z in the same pixels, n
 
 import cv2
 import numpy as np
+from scipy import sparse
 from scipy.interpolate import LinearNDInterpolator
 from scipy.ndimage import distance_transform_edt
 from scipy.optimize import least_squares
-from scipy.spatial import ConvexHull
+from scipy.spatial import ConvexHull, Delaunay
 
 from mer_pipeline.face_mesh import MESH_POINTS
 from mer_pipeline.faces.align import transform_points
@@ -41,6 +47,11 @@ CONVERGED_PX = 0.05  # a pass that moves no mask point by more than this (canvas
 COLUMNS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]  # the camera's 11 free entries (row-major, the last one is 1)
 FLAT_COLUMNS = [0, 1, 3, 4, 5, 7, 8, 9]  # those of a homography: no depth column
 CHUNK = 64  # RANSAC hypotheses scored at a time
+REFINE_DEG = 2.0  # the reference's depth is refined on a clip whose head turns out of the image plane by more than this
+REFINE_PRIOR = 0.3  # weight of a vertex's depth correction in the refinement (per canvas px of correction)
+REFINE_SMOOTH = 1.0  # weight of the corrections' mesh Laplacian: neighbouring vertices move together
+REFINE_EVALUATIONS = 30  # least-squares evaluations of the refinement at most
+DEPTH_DECIMALS = 4  # refined landmark depths are rounded to this many decimals (source px)
 IDENTITY = np.array([[1.0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1]])
 
 
@@ -49,11 +60,8 @@ def depth_map(points: np.ndarray, depth: np.ndarray, shape: tuple[int, int]) -> 
     `points` (N, 2), interpolated linearly over their triangulation; beyond the face's outline each outline point's
     depth is held outwards (a ring of points at RING times its distance from the centre), then the nearest."""
     h, w = shape
-    face, z = points[:MESH_POINTS], parallax(points, depth)[:MESH_POINTS]
-    outline = ConvexHull(face).vertices
-    centre = face.mean(0)
-    ring = [centre + (face[outline] - centre) * k for k in RING]
-    inside = LinearNDInterpolator(np.concatenate([face, *ring]), np.concatenate([z, *[z[outline]] * len(RING)]))
+    nodes, owner = _nodes(points)
+    inside = LinearNDInterpolator(nodes, parallax(points, depth)[owner])
     ys, xs = np.mgrid[0:h, 0:w]
     out = inside(xs, ys)
     missing = np.isnan(out)
@@ -62,6 +70,45 @@ def depth_map(points: np.ndarray, depth: np.ndarray, shape: tuple[int, int]) -> 
     _, (iy, ix) = distance_transform_edt(missing, return_indices=True)
     out = out[iy, ix]
     return np.round(out, 3).astype(np.float32)
+
+
+def _nodes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the nodes (M, 2) `depth_map` interpolates between: the mesh points and the rings held out beyond the
+    outline, the mesh point (M,) each takes its depth from)."""
+    face = points[:MESH_POINTS]
+    outline = ConvexHull(face).vertices
+    centre = face.mean(0)
+    ring = [centre + (face[outline] - centre) * k for k in RING]
+    return np.concatenate([face, *ring]), np.concatenate([np.arange(MESH_POINTS), *[outline] * len(RING)])
+
+
+def mesh_weights(points: np.ndarray, sample: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """`depth_map` written out at sample points (S, 2): (weights (S, 468) sparse, with the map there = weights @
+    the mesh points' parallax depths, (S,) bool: inside the map's triangulation, where that holds). The weights are
+    the barycentric ones of the triangulation LinearNDInterpolator builds on the same nodes."""
+    nodes, owner = _nodes(points)
+    triangulation = Delaunay(nodes)
+    simplex = triangulation.find_simplex(sample)
+    inside = simplex >= 0
+    affine = triangulation.transform[simplex]  # (S, 3, 2): barycentric coordinates of x = affine[:2] (x - affine[2])
+    partial = np.einsum("sij,sj->si", affine[:, :2], sample - affine[:, 2])
+    weights = np.c_[partial, 1 - partial.sum(1)] * inside[:, None]
+    rows = np.repeat(np.arange(len(sample)), 3)
+    columns = owner[triangulation.simplices[simplex]].ravel()
+    shape = (len(sample), MESH_POINTS)
+    return sparse.csr_matrix((weights.ravel(), (rows, columns)), shape=shape), inside  # repeated entries add up
+
+
+def mesh_laplacian(points: np.ndarray) -> sparse.csr_matrix:
+    """(468, 468) graph Laplacian of the mesh points (N, 2)' Delaunay triangulation: (L d)_i = the number of
+    neighbours of i times d_i minus their sum; zero for a constant d, so penalising it keeps neighbours alike."""
+    simplices = Delaunay(points[:MESH_POINTS]).simplices
+    pairs = np.concatenate([simplices[:, [a, b]] for a, b in ((0, 1), (1, 2), (0, 2))])
+    pairs = np.unique(np.sort(pairs, 1), axis=0)
+    n = MESH_POINTS
+    adjacency = sparse.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    adjacency = (adjacency + adjacency.T).tocsr()
+    return (sparse.diags(np.asarray(adjacency.sum(1)).ravel()) - adjacency).tocsr()
 
 
 def parallax(points: np.ndarray, depth: np.ndarray) -> np.ndarray:
@@ -141,6 +188,70 @@ def fit_head(
         return None
     head = found[1]
     return fit_pose(q[head], depth[head], moved[head], distance, centre, start)
+
+
+def refine_depth(
+    q: np.ndarray,
+    depth: np.ndarray,
+    weights: sparse.csr_matrix,
+    smooth: sparse.csr_matrix,
+    moved: np.ndarray,
+    poses: np.ndarray,
+    distance: float,
+    centre: np.ndarray,
+) -> np.ndarray:
+    """Corrections (V,) to the parallax depths of the mesh vertices, from the parallax a turning head shows: bundle
+    adjustment of the F frames' poses and the corrections together, so that points q (S, 2) at parallax depths
+    `depth` + `weights` (S, V) @ corrections land where each frame shows them, `moved` (F, S, 2), from the poses
+    `poses` (F, 6). Robust least squares (soft L1 beyond POSE_PX, as `fit_pose`: points the expression moves weigh
+    little), with the corrections held small (REFINE_PRIOR) and alike on neighbouring vertices (REFINE_SMOOTH, on
+    the Laplacian `smooth` (V, V)); an analytic sparse Jacobian, at most REFINE_EVALUATIONS evaluations."""
+    frames, count, vertices = len(moved), len(q), weights.shape[1]
+    lift, pinhole = _pinhole(distance, centre)
+    stacked = sparse.vstack([weights, weights]).tocsr()  # (2S, V): u rows, then v rows
+    regular = sparse.vstack([REFINE_PRIOR * sparse.identity(vertices), REFINE_SMOOTH * smooth])
+
+    def views(x: np.ndarray):  # per frame: camera-space points (4, S), (u, v) (2, S), h (3, S), R, dR / dr, pose
+        delta = x[6 * frames :]
+        space = lift @ np.vstack([q.T, depth + weights @ delta, np.ones(count)])
+        for pose in x[: 6 * frames].reshape(frames, 6):
+            rotation, turn = cv2.Rodrigues(pose[:3])
+            h = pinhole @ (rotation @ space[:3] + np.outer(pose[3:], space[3]))
+            yield space, h[:2] / h[2], h, rotation, turn, pose
+
+    def residuals(x: np.ndarray) -> np.ndarray:
+        out = [(uv - moved[i].T).ravel() for i, (_, uv, *_) in enumerate(views(x))]
+        return np.concatenate([*out, regular @ x[6 * frames :]])
+
+    def jacobian(x: np.ndarray) -> sparse.csr_matrix:
+        poses, depths = [], []
+        for space, uv, h, rotation, turn, pose in views(x):
+            # dh / d(rotation vector k) = K dR_k X, dh / dt = K X_w, dh / d(depth) = K (R lift_z + t lift_w)
+            dh = np.stack(
+                [pinhole @ (turn[k].reshape(3, 3) @ space[:3]) for k in range(3)]
+                + [np.outer(pinhole[:, k], space[3]) for k in range(3)],
+                2,
+            )
+            dz = pinhole @ (rotation @ lift[:3, 2] + pose[3:] * lift[3, 2])
+            # (u, v) = h_xy / h_w: d(u, v) = (dh_xy - (u, v) dh_w) / h_w
+            poses.append(((dh[:2] - uv[:, :, None] * dh[2]) / h[2][:, None]).reshape(2 * count, 6))
+            depths.append(sparse.diags(((dz[:2, None] - uv * dz[2]) / h[2]).ravel()) @ stacked)
+        top = sparse.hstack([sparse.block_diag(poses), sparse.vstack(depths)])
+        bottom = sparse.hstack([sparse.csr_matrix((regular.shape[0], 6 * frames)), regular])
+        return sparse.vstack([top, bottom]).tocsr()
+
+    start = np.r_[np.asarray(poses, np.float64).ravel(), np.zeros(vertices)]
+    steps = np.r_[np.tile(np.r_[np.full(3, 1.0 / distance), np.ones(3)], frames), np.ones(vertices)]
+    found = least_squares(
+        residuals,
+        start,
+        jac=jacobian,
+        loss="soft_l1",
+        f_scale=POSE_PX,
+        x_scale=steps,
+        max_nfev=REFINE_EVALUATIONS,
+    )
+    return found.x[6 * frames :]
 
 
 def apply(camera: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -318,6 +429,7 @@ class DepthRegistration(Registration):
         which the next view undoes.
         """
         warp, share = init.copy(), 0.0
+        self.moved = None
         q = self.q.astype(np.float64)
         pose = camera_pose(init, self.distance, self.centre)
         before = np.stack(apply(warp, *q.T, self.z), 1)
@@ -358,6 +470,7 @@ class DepthRegistration(Registration):
             step, before = float(np.abs(now - before).max()), now
             if step < CONVERGED_PX:
                 break
+        self.moved = moved  # the last pass's correspondences, for `register_cameras`' depth refinement
         return warp, share
 
 
@@ -373,26 +486,63 @@ def aligned_depth(landmarks: np.ndarray, depth: np.ndarray, matrix: np.ndarray, 
 
 def register_cameras(
     frames, reference, canvas, zoom, mask, ref_landmarks, ref_depth, ref_matrix, params, matrices, scores
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Depth-aware registration of every frame (in place into matrices, scores); returns (cameras (T, 3, 4) aligned
-    (x, y, z, 1) -> source, depth (size, size) aligned depth map)."""
+    (x, y, z, 1) -> source, depth (size, size) aligned depth map, the landmarks' depth (N,) it used).
+
+    Where the head turns out of the image plane by more than REFINE_DEG, the clip's own parallax corrects the
+    reference's depth (mediapipe's mesh from one frame is off by about a pixel at the temples and the eye corners):
+    `refine_depth` on the last pass's correspondences of every frame, and the clip is registered again with it."""
     on_canvas = transform_points(ref_landmarks, canvas)
-    canvas_depth = depth_map(on_canvas, ref_depth * _scale(canvas), mask.shape)
-    depth = aligned_depth(ref_landmarks, ref_depth, ref_matrix, params.size)
     height, width = frames[reference].shape[:2]
     centre = canvas @ [width / 2, height / 2, 1.0]  # the source frame's centre on the canvas: the principal point
     distance = camera_distance(on_canvas)
-    register = DepthRegistration(canvas, frames[reference], mask, params, canvas_depth, distance, centre)
-    k = _scale(zoom)  # canvas depth = k * aligned depth
+    k = _scale(canvas)  # canvas px per source px
+
+    def register_all(z: np.ndarray) -> tuple[DepthRegistration, dict, dict]:
+        canvas_depth = depth_map(on_canvas, z * k, mask.shape)
+        register = DepthRegistration(canvas, frames[reference], mask, params, canvas_depth, distance, centre)
+        moved = {}
+        found = track(register, frames, reference, IDENTITY, lambda t: moved.__setitem__(t, register.moved))
+        return register, found, moved
+
+    register, found, moved = register_all(ref_depth)
+    turned = [t for t in moved if found[t][0][:, 2].any()]  # the frames whose warp is a camera, not the similarity
+    poses = {t: camera_pose(found[t][0], distance, centre) for t in moved}
+    if turned and max(np.hypot(*poses[t][:2]) for t in turned) > np.deg2rad(REFINE_DEG):
+        q = register.q.astype(np.float64)
+        weights, inside = mesh_weights(on_canvas, q)
+        frames_seen = sorted(moved)
+        correction = refine_depth(
+            q[inside],
+            register.z[inside],
+            weights[inside],
+            mesh_laplacian(on_canvas),
+            np.stack([moved[t][inside] for t in frames_seen]),
+            np.stack([poses[t] for t in frames_seen]),
+            distance,
+            centre,
+        )
+        # parallax d = D z / (D + z)  <=>  z = D d / (D - d); canvas px -> source px
+        vertices = parallax(on_canvas, ref_depth * k)[:MESH_POINTS] + correction
+        ref_depth = ref_depth.copy()
+        ref_depth[:MESH_POINTS] = np.round(distance * vertices / (distance - vertices) / k, DEPTH_DECIMALS)
+        register, found, _ = register_all(ref_depth)
+    zk = _scale(zoom)  # canvas depth = zk * aligned depth
     lift = np.array(
-        [[zoom[0, 0], zoom[0, 1], 0, zoom[0, 2]], [zoom[1, 0], zoom[1, 1], 0, zoom[1, 2]], [0, 0, k, 0], [0, 0, 0, 1.0]]
+        [
+            [zoom[0, 0], zoom[0, 1], 0, zoom[0, 2]],
+            [zoom[1, 0], zoom[1, 1], 0, zoom[1, 2]],
+            [0, 0, zk, 0],
+            [0, 0, 0, 1.0],
+        ]
     )  # aligned (x, y, z, 1) -> canvas (x, y, z, 1)
     cameras = np.zeros((len(frames), 3, 4))
-    for t, (w, cc) in track(register, frames, reference, IDENTITY).items():
+    for t, (w, cc) in found.items():
         # aligned (p, z) -> canvas (Z p, k z) -> W -> source C^-1 (.); matrices: its plane z = 0, inverted
         cameras[t] = np.round(np.linalg.inv(to3(canvas)) @ w @ lift, DECIMALS)
         if t != reference:
             plane = np.linalg.inv(cameras[t][:, [0, 1, 3]])
             matrices[t] = (plane / plane[2, 2])[:2]
             scores[t] = cc
-    return cameras, depth
+    return cameras, aligned_depth(ref_landmarks, ref_depth, ref_matrix, params.size), ref_depth

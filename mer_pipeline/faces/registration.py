@@ -5,7 +5,7 @@ frame (faces/stabilise.py describes the method; faces/depth.py adds the depth-aw
 Convention: points are (x, y) pixels, origin top-left; matrices are 2x3 source -> destination.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -132,9 +132,12 @@ def canvas_of(ref_landmarks: np.ndarray, ref_matrix: np.ndarray, params: FacesPa
     return zoom, mask, (to3(zoom) @ to3(ref_matrix))[:2]
 
 
-def track(register, frames: Sequence[np.ndarray], reference: int, identity: np.ndarray) -> dict:
+def track(
+    register, frames: Sequence[np.ndarray], reference: int, identity: np.ndarray, fitted: Callable | None = None
+) -> dict:
     """Frame index -> (warp, score) of every frame, registered outwards from the reference, each frame starting
-    from its neighbour's estimate (a frame no warp fits keeps its neighbour's, with score 0)."""
+    from its neighbour's estimate (a frame no warp fits keeps its neighbour's, with score 0); `fitted(t)` is called
+    after each frame a warp fits."""
     out = {reference: (identity, 1.0)}
     for t in [*range(reference + 1, len(frames)), *range(reference - 1, -1, -1)]:
         init = out[t - 1 if t > reference else t + 1][0]
@@ -142,4 +145,7 @@ def track(register, frames: Sequence[np.ndarray], reference: int, identity: np.n
             out[t] = register.fit(register.grey(frames[t]), init)
         except cv2.error:
             out[t] = (init, 0.0)
+            continue
+        if fitted is not None:
+            fitted(t)
     return out

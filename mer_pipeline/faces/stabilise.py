@@ -43,7 +43,8 @@ class Stabilised:
     """matrices: (T, 2, 3) float64 source -> aligned per frame; scores, motion, check: (T,) float32 (module doc);
     with `registration_3d`, cameras (T, 3, 4) float64 and depth (size, size) float32: frame t's aligned pixel p
     shows source position cameras[t] [p, depth(p), 1], depth the parallax depth (faces/depth.py; matrices then hold
-    its plane d = 0, for the tracking numbers); None otherwise."""
+    its plane d = 0, for the tracking numbers), and landmark_depth (N,) the reference landmarks' depth (z, source px)
+    the depth map was built from (refined from the clip where the head turns); None otherwise."""
 
     matrices: np.ndarray
     scores: np.ndarray
@@ -51,6 +52,7 @@ class Stabilised:
     check: np.ndarray
     cameras: np.ndarray | None = None
     depth: np.ndarray | None = None
+    landmark_depth: np.ndarray | None = None
 
     def sources(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """(size, size) float64 source x and y that frame t's aligned pixels show."""
@@ -100,12 +102,12 @@ def stabilise(
                 transform_points(lm[list(RIGID_LANDMARKS)], m) - ref_aligned[list(RIGID_LANDMARKS)], axis=1
             ).mean()
             matrices[t], scores[t] = m, max(0.0, 1.0 - residual / 10.0)
-    cameras, depth = None, None
+    cameras, depth, landmark_depth = None, None, None
     if params.stabilise in ("registration", "registration_3d"):
         zoom, mask, canvas = canvas_of(ref_landmarks, ref_matrix, params)
         if params.stabilise == "registration_3d":
             flat = np.zeros(len(ref_landmarks)) if ref_depth is None else ref_depth
-            cameras, depth = register_cameras(
+            cameras, depth, landmark_depth = register_cameras(
                 frames, reference, canvas, zoom, mask, ref_landmarks, flat, ref_matrix, params, matrices, scores
             )
         else:
@@ -122,7 +124,7 @@ def stabilise(
         np.float32,
     )
     check = np.full(T, np.nan, np.float32)
-    result = Stabilised(matrices, scores, motion, check, cameras, depth)  # checks filled in below
+    result = Stabilised(matrices, scores, motion, check, cameras, depth, landmark_depth)  # checks filled in below
 
     def view(t: int) -> np.ndarray:  # frame t stabilised; outside the source black, so no face is invented
         if depth is None:

@@ -70,9 +70,10 @@ def test_depth_aware_registration_keeps_a_head_that_does_not_turn(moving, landma
     assert np.median(camera) < 0.3 and camera.max() < 1.0
 
 
-def test_depth_aware_registration_reads_the_reference_once_with_its_depth(turning, landmarker):
-    """The reference frame goes through mediapipe once: landmarks and their depth come from the same answer."""
-    frames = list(_frames(turning)[:5])
+def test_depth_aware_registration_reads_the_reference_once_with_its_depth(moving, landmarker):
+    """The reference frame goes through mediapipe once: landmarks and their depth come from the same answer; a head
+    that does not turn out of the image plane keeps that depth as it is (no refinement)."""
+    frames = list(_frames(moving)[:5])
     seen = []
 
     class Counting:
@@ -90,6 +91,27 @@ def test_depth_aware_registration_reads_the_reference_once_with_its_depth(turnin
     np.testing.assert_array_equal(clip.landmarks, face[:, :2])
     np.testing.assert_array_equal(clip.depth, face[:, 2])
     assert np.ptp(clip.depth) > 10  # a face's depth, not the flat fallback
+
+
+def test_a_turning_head_refines_the_reference_depth_and_the_depth_map_follows(turning, landmarker):
+    """Where the head turns, the clip's parallax corrects mediapipe's depth (faces/depth.py `refine_depth`) by
+    a fraction of a pixel to a few pixels; the depth map the frames were warped through is the one the corrected
+    depth builds (the evaluation and the cache checks rebuild it from the stored landmark depth), and the caller's
+    depth is left as it was."""
+    from mer_pipeline.faces.align import crop_similarity
+    from mer_pipeline.faces.depth import aligned_depth
+    from mer_pipeline.faces.stabilise import stabilise
+
+    frames = _frames(turning)
+    params = FacesParams(size=128, stabilise="registration_3d", check_every=0)
+    (face,) = landmarker.with_depth(frames[0])
+    landmarks, given = face[:, :2], face[:, 2].copy()
+    matrix = crop_similarity(landmarks, params)
+    stab = stabilise(frames, 0, matrix, landmarks, params, lambda rgb, expected: None, face[:, 2])
+    np.testing.assert_array_equal(face[:, 2], given)
+    change = np.abs(stab.landmark_depth - given)[:468]
+    assert 0.05 < change.mean() < 3.0 and change.max() < 15.0, (change.mean(), change.max())
+    np.testing.assert_array_equal(stab.depth, aligned_depth(landmarks, stab.landmark_depth, matrix, 128))
 
 
 def _residual(root, method, landmarker, registration_size=224):
