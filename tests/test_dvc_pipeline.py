@@ -1,6 +1,7 @@
 """`dvc repro` on a lab's own datasets, chosen in params.yaml alone: two datasets in their distributed layouts (CASME II
 and SMIC-HS, real face frames from the synthetic generator), one composite experiment over both, in a copy of the
-repository. dvc.yaml is never edited; a second `dvc status` is clean; a changed frame file reruns only its dataset."""
+repository. dvc.yaml is never edited; a second `dvc status` is clean; a changed frame file reruns only its dataset;
+a changed modality store reruns the training that reads it."""
 
 import json
 import os
@@ -94,3 +95,11 @@ def test_dvc_repro_builds_a_labs_two_datasets_from_params_alone(tiny_synth, tmp_
     changed = changed_stages(repo)
     assert "index@smic-hs" in changed and "faces@smic-hs" in changed
     assert not any("casme2" in s for s in changed)
+
+    # a changed byte in a store the group reads reruns its training, once the inputs manifest is rebuilt
+    assert "train@lab_composite" not in changed
+    store = repo / "data" / "modalities" / "casme2" / "mesti.zarr"
+    chunk = next(p for p in sorted(store.rglob("*")) if p.is_file() and p.name != "zarr.json")
+    chunk.write_bytes(chunk.read_bytes() + b"\0")
+    dvc(repo, "repro", "--single-item", "inputs@lab_composite")
+    assert "train@lab_composite" in changed_stages(repo)

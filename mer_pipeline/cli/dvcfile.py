@@ -19,7 +19,7 @@ HEADER = """\
 # Written by `python -m mer_pipeline.cli.dvcfile` from the code: do not edit. Choose what `dvc repro` builds in
 # params.yaml `pipeline` (datasets, experiment groups). Code deps are each stage's computed import closure.
 # check -> raw@<dataset> -> index -> faces -> spot -> modalities-<store> -> preview;
-# inputs@<group> (links to the stores the group reads) -> train@<group> -> report.
+# inputs@<group> (the stores the group reads, each with a content digest) -> train@<group> -> report.
 """
 DATASET = "${item}"
 EACH_DATASET = "${pipeline.datasets}"

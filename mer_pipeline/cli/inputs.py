@@ -1,4 +1,4 @@
-"""`mer-pipeline inputs`: links to the modality stores an experiment group reads."""
+"""`mer-pipeline inputs`: the manifest of the modality stores an experiment group reads."""
 
 from pathlib import Path
 from typing import Annotated
@@ -14,7 +14,8 @@ def inputs(
     params: ParamsOpt = Path("params.yaml"),
     as_json: JsonOpt = False,
 ) -> None:
-    """Link the modality stores an experiment group reads under `<out>/<group>/` (what its train stage depends on)."""
+    """Write the manifest of the modality stores an experiment group reads, with a digest of each, to
+    `<out>/<group>/stores.json` (what its train stage depends on)."""
     from mer_pipeline.training.inputs import inputs_stage
 
     report(inputs_stage(load(params), experiment, out), as_json, "inputs")

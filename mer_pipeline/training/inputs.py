@@ -1,18 +1,23 @@
-"""The modality stores an experiment group reads, as links under `data/inputs/<group>/`, for DVC.
+"""The modality stores an experiment group reads, as a manifest `data/inputs/<group>/stores.json`, for DVC.
 
 DVC's templating cannot list a group's stores in dvc.yaml (they follow from params), so each group's train stage
-depends on this folder instead: one relative link per store it reads, `<dataset>/<store>.zarr`. DVC hashes the
-stores behind the links, so a group reruns exactly when one of its own stores changed. Training itself reads the
-stores at their own paths.
+depends on this folder instead. It holds one file naming each store the group reads with a digest of its content
+(every file's relative path and bytes), so a group reruns exactly when one of its own stores changed. Links to the
+stores would not do: DVC hashes a folder without following the links inside it, so a folder of links hashes as
+empty whatever the stores hold (how it was until this manifest). Training itself reads the stores at their own
+paths.
 """
 
-import os
+import hashlib
+import json
 import shutil
 from pathlib import Path
 
 from mer_pipeline import paths
 from mer_pipeline.config import Params, input_store
 from mer_pipeline.errors import UserError
+
+MANIFEST = "stores.json"
 
 
 def group_stores(params: Params, group: str) -> list[Path]:
@@ -28,8 +33,19 @@ def group_stores(params: Params, group: str) -> list[Path]:
     )
 
 
+def store_digest(store: Path) -> tuple[str, int]:
+    """sha256 of every file under `store` (its path relative to the store, its size and its bytes, in sorted path
+    order) and the number of files; the same content gives the same digest wherever the store lies."""
+    h, files = hashlib.sha256(), sorted(p for p in store.rglob("*") if p.is_file())
+    for path in files:
+        data = path.read_bytes()
+        h.update(f"{path.relative_to(store).as_posix()}\0{len(data)}\0".encode())
+        h.update(data)
+    return h.hexdigest(), len(files)
+
+
 def inputs_stage(params: Params, group: str, out: Path) -> dict:
-    """Replace `<out>/<group>/` by links to the group's stores; a store that is missing stops with one line."""
+    """Replace `<out>/<group>/` by the manifest of the group's stores; a store that is missing stops with one line."""
     stores = group_stores(params, group)
     missing = [str(s) for s in stores if not s.is_dir()]
     if missing:
@@ -39,9 +55,11 @@ def inputs_stage(params: Params, group: str, out: Path) -> dict:
     folder = out / group
     if folder.is_symlink() or folder.is_file():
         raise UserError(f"{folder}: is not a folder the pipeline made; move it away")
-    shutil.rmtree(folder, ignore_errors=True)  # links only: rmtree never follows them
+    listed = []
     for store in stores:
-        link = folder / store.parent.name / store.name
-        link.parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(os.path.relpath(store.resolve(), link.parent.resolve()), link, target_is_directory=True)
-    return {"group": group, "stores": len(stores), "out": str(folder)}
+        digest, files = store_digest(store)
+        listed.append({"store": store.as_posix(), "files": files, "sha256": digest})
+    shutil.rmtree(folder, ignore_errors=True)  # the last manifest, or links from before it: rmtree never follows them
+    folder.mkdir(parents=True)
+    (folder / MANIFEST).write_text(json.dumps({"group": group, "stores": listed}, indent=1) + "\n")
+    return {"group": group, "stores": len(stores), "out": str(folder / MANIFEST)}
