@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mer_pipeline.errors import UserError
-from mer_pipeline.training.inputs import group_stores, inputs_stage, store_digest
+from mer_pipeline.training.inputs import MANIFEST, group_stores, inputs_stage, store_digest
 
 
 def test_a_group_reads_each_store_of_each_dataset_once(repo_params):
@@ -40,7 +40,7 @@ def stores_of(repo_params, root: Path, datasets=("casme2", "samm", "smic-hs")) -
 
 
 def manifest(folder: Path) -> dict:
-    return json.loads((folder / "stores.json").read_text())
+    return json.loads((folder / MANIFEST).read_text())
 
 
 def test_the_manifest_names_each_store_with_its_content_and_replaces_the_folder(repo_params, tmp_path, monkeypatch):
@@ -51,7 +51,7 @@ def test_the_manifest_names_each_store_with_its_content_and_replaces_the_folder(
     os.symlink(stores["samm"], tmp_path / "inputs" / "table3_composite" / "samm.zarr")  # a link from before
     assert inputs_stage(repo_params, "table3_composite", tmp_path / "inputs")["stores"] == 3
     folder = tmp_path / "inputs" / "table3_composite"
-    assert sorted(p.name for p in folder.iterdir()) == ["stores.json"]
+    assert [p.name for p in folder.iterdir()] == [MANIFEST] == ["stores.json"]  # the name docs/datasets.md gives
     listed = manifest(folder)
     assert listed["group"] == "table3_composite"
     assert [s["store"] for s in listed["stores"]] == [f"{repo_params.modalities.out}/{d}/mesti.zarr" for d in stores]
