@@ -38,8 +38,10 @@ def read_sheet(path: Path) -> list[dict[str, object]]:
         if path.suffix.lower() == ".csv":
             raw = pd.read_csv(path, header=None, dtype=object)
         else:
-            raw = pd.read_excel(path, header=None, dtype=object)
-    except Exception as exc:  # openpyxl/xlrd raise many types for a corrupt workbook
+            # legacy .xls (CASME II's label sheet) through calamine: pandas deprecates its xlrd engine
+            engine = "calamine" if path.suffix.lower() == ".xls" else None
+            raw = pd.read_excel(path, header=None, dtype=object, engine=engine)
+    except Exception as exc:  # openpyxl/calamine raise many types for a corrupt workbook
         raise UserError(f"{path}: cannot read annotation sheet ({exc.__class__.__name__}: {exc})") from None
     header_row, columns = _find_header(raw, path)
     rows = []

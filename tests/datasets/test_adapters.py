@@ -117,8 +117,10 @@ def test_missing_sheet_names_what_was_expected(tmp_path, repo_params, name, expe
 
 
 def test_casme2_legacy_xls_sheet(tmp_path, repo_params):
-    """CASME2_label_Ver_2.xls (legacy BIFF) read through pandas + xlrd, found by its distributed name."""
+    """CASME2_label_Ver_2.xls (legacy BIFF) read through pandas + calamine, found by its distributed name, without
+    a warning (pandas' xlrd engine warns that it is deprecated)."""
     import shutil
+    import warnings
 
     from conftest import REPO
     from layouts import write_frames
@@ -126,7 +128,9 @@ def test_casme2_legacy_xls_sheet(tmp_path, repo_params):
     shutil.copy(REPO / "tests" / "fixtures" / "CASME2_label_Ver_2.xls", tmp_path)
     write_frames(tmp_path / "CASME2_RAW_selected" / "sub01" / "EP02_01f", [f"img{n}.jpg" for n in range(46, 87)])
     write_frames(tmp_path / "CASME2_RAW_selected" / "sub01" / "EP03_02", [f"img{n}.jpg" for n in range(3, 8)])
-    records, log, *_ = run(repo_params, "casme2", tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        records, log, *_ = run(repo_params, "casme2", tmp_path)
     assert (records["sub01/EP02_01f"].onset, records["sub01/EP02_01f"].apex) == (46, 59)
     assert records["sub01/EP03_02"].apex == 5 and records["sub01/EP03_02"].apex_source == "middle"
     reasons = {p.where: p.problem for p in log.items}
