@@ -38,8 +38,9 @@ def read_sheet(path: Path) -> list[dict[str, object]]:
         if path.suffix.lower() == ".csv":
             raw = pd.read_csv(path, header=None, dtype=object)
         else:
-            # legacy .xls (CASME II's label sheet) through calamine: pandas deprecates its xlrd engine
-            engine = "calamine" if path.suffix.lower() == ".xls" else None
+            # named, not pandas' default: its xlrd engine (legacy .xls, CASME II's label sheet) is deprecated, and
+            # its default for .xlsx is to change from openpyxl to calamine
+            engine = "calamine" if path.suffix.lower() == ".xls" else "openpyxl"
             raw = pd.read_excel(path, header=None, dtype=object, engine=engine)
     except Exception as exc:  # openpyxl/calamine raise many types for a corrupt workbook
         raise UserError(f"{path}: cannot read annotation sheet ({exc.__class__.__name__}: {exc})") from None

@@ -1,4 +1,5 @@
 import re
+import warnings
 
 import pytest
 from layouts import truncate, write_frame, write_frames, write_xlsx
@@ -66,6 +67,8 @@ def test_subject_cells(cell, expected):
 
 
 def test_header_found_below_free_text_and_aliases(tmp_path):
+    """The header row is found below free text, through column aliases, and the sheet is read without a warning
+    (pandas warns that its default .xlsx engine will change)."""
     rows = [
         ["Title"],
         ["notes"],
@@ -75,7 +78,9 @@ def test_header_found_below_free_text_and_aliases(tmp_path):
         ["", ""],
     ]
     write_xlsx(tmp_path / "s.xlsx", rows)
-    (row,) = read_sheet(tmp_path / "s.xlsx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (row,) = read_sheet(tmp_path / "s.xlsx")
     assert (row["subject"], row["filename"], row["onset"], row["apex"], row["offset"], row["emotion"]) == (
         6,
         "006_1_2",
