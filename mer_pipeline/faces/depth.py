@@ -205,7 +205,8 @@ def refine_depth(
     `depth` + `weights` (S, V) @ corrections land where each frame shows them, `moved` (F, S, 2), from the poses
     `poses` (F, 6). Robust least squares (soft L1 beyond POSE_PX, as `fit_pose`: points the expression moves weigh
     little), with the corrections held small (REFINE_PRIOR) and alike on neighbouring vertices (REFINE_SMOOTH, on
-    the Laplacian `smooth` (V, V)); an analytic sparse Jacobian, at most REFINE_EVALUATIONS evaluations."""
+    the Laplacian `smooth` (V, V)); an analytic sparse Jacobian, at most REFINE_EVALUATIONS evaluations. Returns the
+    corrections and the frames' poses (F, 6) fitted with them."""
     frames, count, vertices = len(moved), len(q), weights.shape[1]
     lift, pinhole = _pinhole(distance, centre)
     stacked = sparse.vstack([weights, weights]).tocsr()  # (2S, V): u rows, then v rows
@@ -251,7 +252,7 @@ def refine_depth(
         x_scale=steps,
         max_nfev=REFINE_EVALUATIONS,
     )
-    return found.x[6 * frames :]
+    return found.x[6 * frames :], found.x[: 6 * frames].reshape(frames, 6)
 
 
 def apply(camera: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -499,11 +500,11 @@ def register_cameras(
     distance = camera_distance(on_canvas)
     k = _scale(canvas)  # canvas px per source px
 
-    def register_all(z: np.ndarray) -> tuple[DepthRegistration, dict, dict]:
+    def register_all(z: np.ndarray, start: dict | None = None) -> tuple[DepthRegistration, dict, dict]:
         canvas_depth = depth_map(on_canvas, z * k, mask.shape)
         register = DepthRegistration(canvas, frames[reference], mask, params, canvas_depth, distance, centre)
         moved = {}
-        found = track(register, frames, reference, IDENTITY, lambda t: moved.__setitem__(t, register.moved))
+        found = track(register, frames, reference, IDENTITY, lambda t: moved.__setitem__(t, register.moved), start)
         return register, found, moved
 
     register, found, moved = register_all(ref_depth)
@@ -513,7 +514,7 @@ def register_cameras(
         q = register.q.astype(np.float64)
         weights, inside = mesh_weights(on_canvas, q)
         frames_seen = sorted(moved)
-        correction = refine_depth(
+        correction, refined = refine_depth(
             q[inside],
             register.z[inside],
             weights[inside],
@@ -527,7 +528,9 @@ def register_cameras(
         vertices = parallax(on_canvas, ref_depth * k)[:MESH_POINTS] + correction
         ref_depth = ref_depth.copy()
         ref_depth[:MESH_POINTS] = np.round(distance * vertices / (distance - vertices) / k, DEPTH_DECIMALS)
-        register, found, _ = register_all(ref_depth)
+        # each frame starts from its pose in the adjustment, already fitted to the corrected depth
+        start = {t: pose_camera(pose, distance, centre) for t, pose in zip(frames_seen, refined, strict=True)}
+        register, found, _ = register_all(ref_depth, start)
     zk = _scale(zoom)  # canvas depth = zk * aligned depth
     lift = np.array(
         [

@@ -133,14 +133,19 @@ def canvas_of(ref_landmarks: np.ndarray, ref_matrix: np.ndarray, params: FacesPa
 
 
 def track(
-    register, frames: Sequence[np.ndarray], reference: int, identity: np.ndarray, fitted: Callable | None = None
+    register,
+    frames: Sequence[np.ndarray],
+    reference: int,
+    identity: np.ndarray,
+    fitted: Callable | None = None,
+    start: dict | None = None,
 ) -> dict:
     """Frame index -> (warp, score) of every frame, registered outwards from the reference, each frame starting
-    from its neighbour's estimate (a frame no warp fits keeps its neighbour's, with score 0); `fitted(t)` is called
-    after each frame a warp fits."""
-    out = {reference: (identity, 1.0)}
+    from `start[t]` where given, else from its neighbour's estimate (a frame no warp fits keeps its starting warp,
+    with score 0); `fitted(t)` is called after each frame a warp fits."""
+    out, start = {reference: (identity, 1.0)}, start or {}
     for t in [*range(reference + 1, len(frames)), *range(reference - 1, -1, -1)]:
-        init = out[t - 1 if t > reference else t + 1][0]
+        init = start[t] if t in start else out[t - 1 if t > reference else t + 1][0]
         try:
             out[t] = register.fit(register.grey(frames[t]), init)
         except cv2.error:
