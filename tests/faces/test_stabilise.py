@@ -168,6 +168,34 @@ def _frames(moving, clip="sub01/EP01_01f"):
     return np.stack([cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB) for f in files])
 
 
+def test_track_starts_each_frame_from_its_given_warp_else_its_neighbours():
+    """registration.track (what register_cameras' second registration relies on): a frame with a start warp
+    begins there, any other from its neighbour towards the reference; a frame no warp fits keeps the warp it
+    started from with score 0, and `fitted` hears only of the frames a warp fitted."""
+    from mer_pipeline.faces.registration import track
+
+    class Counting:  # a "warp" is a number; each fit adds 1 to where it started
+        def __init__(self):
+            self.starts = {}
+
+        def grey(self, frame):
+            return frame
+
+        def fit(self, frame, init):
+            self.starts[frame] = init
+            if frame in (0, 4):
+                raise cv2.error("no fit")
+            return init + 1.0, 0.5
+
+    fitted = []
+    register = Counting()
+    out = track(register, [0, 1, 2, 3, 4], 2, 0.0, fitted.append, start={3: 100.0, 0: 50.0})
+    assert register.starts == {3: 100.0, 4: 101.0, 1: 0.0, 0: 50.0}
+    assert out == {2: (0.0, 1.0), 3: (101.0, 0.5), 4: (101.0, 0.0), 1: (1.0, 0.5), 0: (50.0, 0.0)}
+    assert fitted == [3, 1]
+    assert track(Counting(), [0, 1, 2], 1, 0.0) == {1: (0.0, 1.0), 2: (1.0, 0.5), 0: (0.0, 0.0)}
+
+
 def test_face_leaving_the_frame_is_reported_with_its_first_frame(moving, landmarker):
     frames = _frames(moving).copy()
     frames[9:] = frames[9:, :1, :1]  # from frame 9 on: only the background colour of one corner
