@@ -40,6 +40,7 @@ CAMERA_PX = 0.6  # inlier threshold of the camera fit and of the comparison with
 CAMERA_MARGIN = 0.08  # the camera is taken where it explains this much more of the mask than the similarity
 CAMERA_FACE_WIDTHS = 5.0  # the camera's assumed distance: a seated person about 75 cm away (a wrong one: 2nd order)
 POSE_PX = 0.3  # the pose fit's robust loss turns from quadratic to linear at this residual (px on the canvas)
+SETTLE_PX = 0.15  # scale of the pose fit's second, redescending (Cauchy) loss (px on the canvas)
 DECIMALS = 9  # cameras are rounded to this many decimals: every CPU warps and stores the same numbers
 RING = (1.1, 1.3)  # beyond the outline, its depth is held out to these multiples of its distance from the face centre
 DEPTH_PASSES = 2  # passes beyond `registration_passes` a depth-aware fit may take to converge
@@ -160,7 +161,11 @@ def fit_pose(
     q: np.ndarray, depth: np.ndarray, moved: np.ndarray, distance: float, centre: np.ndarray, start: np.ndarray
 ) -> np.ndarray:
     """The pose (6,) taking points q (N, 2) with parallax depths (N,) onto `moved` (N, 2), from `start` (6,): least
-    squares with a robust loss (soft L1 beyond POSE_PX), so the few points the expression moves weigh little."""
+    squares with a robust loss (soft L1 beyond POSE_PX), then again from there with a redescending one (Cauchy,
+    SETTLE_PX). Soft L1 caps each point's pull but keeps it: skin an expression moves by a few tenths of a pixel
+    inside the rigid regions (the forehead under a brow raise) still pulls the head along with it; under the
+    Cauchy loss a point's pull fades beyond SETTLE_PX, so the fit settles on the points that move with the head
+    (docs/faces.md measures both on the 3D set)."""
 
     def residuals(pose: np.ndarray) -> np.ndarray:
         u, v = apply(pose_camera(pose, distance, centre), q[:, 0], q[:, 1], depth)
@@ -168,7 +173,8 @@ def fit_pose(
 
     # rotations in radians move points ~D per radian, translations 1 px per px: scaled to comparable steps
     steps = np.r_[np.full(3, 1.0 / distance), np.ones(3)]
-    return least_squares(residuals, start, loss="soft_l1", f_scale=POSE_PX, x_scale=steps).x
+    rough = least_squares(residuals, start, loss="soft_l1", f_scale=POSE_PX, x_scale=steps).x
+    return least_squares(residuals, rough, loss="cauchy", f_scale=SETTLE_PX, x_scale=steps).x
 
 
 def fit_head(
@@ -203,10 +209,10 @@ def refine_depth(
     """Corrections (V,) to the parallax depths of the mesh vertices, from the parallax a turning head shows: bundle
     adjustment of the F frames' poses and the corrections together, so that points q (S, 2) at parallax depths
     `depth` + `weights` (S, V) @ corrections land where each frame shows them, `moved` (F, S, 2), from the poses
-    `poses` (F, 6). Robust least squares (soft L1 beyond POSE_PX, as `fit_pose`: points the expression moves weigh
-    little), with the corrections held small (REFINE_PRIOR) and alike on neighbouring vertices (REFINE_SMOOTH, on
-    the Laplacian `smooth` (V, V)); an analytic sparse Jacobian, at most REFINE_EVALUATIONS evaluations. Returns the
-    corrections and the frames' poses (F, 6) fitted with them."""
+    `poses` (F, 6). Robust least squares (soft L1 beyond POSE_PX, as `fit_pose` begins: points the expression
+    moves weigh little), with the corrections held small (REFINE_PRIOR) and alike on neighbouring vertices
+    (REFINE_SMOOTH, on the Laplacian `smooth` (V, V)); an analytic sparse Jacobian, at most REFINE_EVALUATIONS
+    evaluations. Returns the corrections and the frames' poses (F, 6) fitted with them."""
     frames, count, vertices = len(moved), len(q), weights.shape[1]
     lift, pinhole = _pinhole(distance, centre)
     stacked = sparse.vstack([weights, weights]).tocsr()  # (2S, V): u rows, then v rows
